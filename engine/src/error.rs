@@ -1,0 +1,34 @@
+//! The engine's error type at its crate boundary.
+
+use std::path::PathBuf;
+
+/// Every error the engine reports to its callers (CLI, plugin, tests).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("model error: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {msg}")]
+    Config { path: PathBuf, msg: String },
+    #[error("unsupported config value: {0}")]
+    Unsupported(String),
+    #[error("checkpoint {path}: {msg}")]
+    Checkpoint { path: PathBuf, msg: String },
+    #[error("audio: {0}")]
+    Audio(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

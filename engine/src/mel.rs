@@ -1,0 +1,1 @@
+//! Streaming mel spectrogram matching torchaudio's `MelSpectrogram` + `AmplitudeToDB` as MuQ uses them.

@@ -1,0 +1,3 @@
+//! Model ports (candle).
+
+pub mod muq;

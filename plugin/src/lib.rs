@@ -1,0 +1,1 @@
+//! MuQ Live plugin.
