@@ -23,6 +23,8 @@ pub enum Error {
     Audio(String),
     #[error("{0}")]
     Other(String),
+    #[error("could not start the analysis worker thread: {0}")]
+    WorkerSpawn(#[source] std::io::Error),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -1,1 +1,194 @@
-//! MuQ Live plugin.
+//! MuQ Live: a VST3/CLAP analyzer that passes audio through untouched and feeds a mono downmix to
+//! a per-instance analysis worker ([`muq_engine::worker`]), whose snapshots the editor shows.
+
+pub mod editor;
+pub mod params;
+
+use editor::{EditorLink, MuqEditor};
+use muq_engine::bridge::{self, AudioTap};
+use muq_engine::worker::{self, Worker, WorkerSetup};
+use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
+use params::MuqParams;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// The plugin instance. Construction is cheap (no model work, no threads): the ring and the
+/// worker are created in `activate()`.
+pub struct MuqLive {
+    /// Parameters and persisted fields; shared with the editor and the worker.
+    params: Arc<MuqParams>,
+    /// Audio-thread half of the ring. Created in `activate()`, dropped in `deactivate()`; used
+    /// only by `process()`.
+    tap: Option<AudioTap>,
+    /// The running analysis worker. Started in `activate()`, stopped and joined in
+    /// `deactivate()` or on drop.
+    worker: Option<Worker>,
+    /// The editor's link to the current worker; replaced on every activation.
+    editor_link: Arc<EditorLink>,
+    /// Wakes the editor when the worker publishes a changed snapshot.
+    repaint: RepaintNotifier,
+    /// The editor window's size; shared with the editor.
+    editor_state: Arc<EguiEditorState>,
+}
+
+impl Default for MuqLive {
+    fn default() -> Self {
+        Self {
+            params: Arc::new(MuqParams::default()),
+            tap: None,
+            worker: None,
+            editor_link: Arc::new(EditorLink::default()),
+            repaint: RepaintNotifier::new(),
+            editor_state: editor::default_state(),
+        }
+    }
+}
+
+/// Channel counts of the layouts MuQ Live offers (input = output).
+const STEREO: Option<NonZeroU32> = NonZeroU32::new(2);
+const MONO: Option<NonZeroU32> = NonZeroU32::new(1);
+
+impl MuqLive {
+    /// Whether a worker thread is running (tests and diagnostics).
+    pub fn is_worker_running(&self) -> bool {
+        self.worker.as_ref().is_some_and(Worker::is_running)
+    }
+
+    /// The shared editor link (tests read snapshots through it).
+    pub fn editor_link(&self) -> Arc<EditorLink> {
+        Arc::clone(&self.editor_link)
+    }
+
+    /// Stops the worker and drops the ring. Not real-time safe (joins a thread).
+    fn stop_engine(&mut self) {
+        if let Some(worker) = self.worker.take()
+            && let Err(err) = worker.stop()
+        {
+            nice_log!("MuQ Live: {err}");
+        }
+        self.tap = None;
+    }
+
+    /// Creates the ring and starts the worker for `sample_rate_hz`.
+    fn start_engine(&mut self, sample_rate_hz: f32) -> muq_engine::Result<()> {
+        let capacity_samples = bridge::ring_capacity_for(sample_rate_hz)?;
+        let (tap, feed) = bridge::new(capacity_samples)?;
+        let repaint = self.repaint.clone();
+        let (worker, link) = worker::spawn(WorkerSetup {
+            sample_rate_hz,
+            feed,
+            settings: self.params.clone(),
+            analyzers: Vec::new(),
+            on_publish: Some(Box::new(move || repaint.request_repaint())),
+        })?;
+        self.editor_link.replace(link);
+        self.tap = Some(tap);
+        self.worker = Some(worker);
+        Ok(())
+    }
+}
+
+impl Plugin for MuqLive {
+    const NAME: &'static str = "MuQ Live";
+    const VENDOR: &'static str = "MuQ Live developers";
+    const URL: &'static str = "https://github.com/muq-live/muq-live";
+    const EMAIL: &'static str = "muq-live@users.noreply.github.com";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: STEREO,
+            main_output_channels: STEREO,
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: MONO,
+            main_output_channels: MONO,
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    type SysExMessage = ();
+    type BackgroundTask = ();
+    type Editor = EguiEditor<MuqEditor>;
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(
+            Arc::clone(&self.params),
+            Arc::clone(&self.editor_link),
+            Arc::clone(&self.editor_state),
+            self.repaint.clone(),
+        )
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        // Hosts may activate again without deactivating: start from a clean slate.
+        self.stop_engine();
+        match self.start_engine(buffer_config.sample_rate) {
+            Ok(()) => true,
+            Err(err) => {
+                nice_log!("MuQ Live could not start its engine: {err}");
+                false
+            }
+        }
+    }
+
+    /// Real-time safe: passes audio through untouched and pushes the mono downmix into the
+    /// preallocated ring (dropping and counting when it is full).
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        _context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        // The wrapper processes in place: leaving `buffer` untouched is a bit-exact passthrough.
+        if let Some(tap) = &mut self.tap {
+            tap.push_block(buffer.as_slice_immutable());
+        }
+        ProcessStatus::Normal
+    }
+
+    fn deactivate(&mut self) {
+        self.stop_engine();
+    }
+}
+
+impl Drop for MuqLive {
+    fn drop(&mut self) {
+        self.stop_engine();
+    }
+}
+
+impl ClapPlugin for MuqLive {
+    const CLAP_ID: &'static str = "live.muq.muq-live";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Listens to music with the MuQ models: key, instruments, genre, text queries");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Analyzer,
+        ClapFeature::Utility,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+    ];
+}
+
+impl Vst3Plugin for MuqLive {
+    const VST3_CLASS_ID: [u8; 16] = *b"MuQLiveAnalyzer1";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
+}
+
+nice_export_clap!(MuqLive);
+nice_export_vst3!(MuqLive);

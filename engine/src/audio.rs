@@ -1,0 +1,54 @@
+//! Audio file input for the CLI and offline tools: decode (symphonia: WAV incl. float32, FLAC,
+//! MP3, OGG-Vorbis), downmix to mono, resample (rubato) to the model rate. Not for the audio
+//! thread: everything here allocates.
+
+mod decode;
+mod resample;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use resample::resample;
+
+use crate::Result;
+
+/// MuQ's input sample rate.
+pub const MUQ_SAMPLE_RATE_HZ: u32 = 24_000;
+
+/// A decoded, mono-mixed signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedAudio {
+    /// Mono samples (mean of the channels), non-finite values replaced by 0.
+    pub samples: Vec<f32>,
+    /// Sample rate of `samples`.
+    pub sample_rate_hz: u32,
+    /// Channels in the file before the downmix.
+    pub num_source_channels: usize,
+    /// Non-finite samples (NaN/±Inf) in the file that were replaced by 0 (counted per channel
+    /// sample, before the downmix).
+    pub num_non_finite: usize,
+}
+
+impl DecodedAudio {
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate_hz.max(1))
+    }
+}
+
+/// Decodes `path` and mixes it down to mono at the file's own sample rate.
+///
+/// Errors (with the path in the message) for missing, unreadable, empty, truncated or
+/// unsupported files and for files without audio samples.
+pub fn load_mono(path: impl AsRef<Path>) -> Result<DecodedAudio> {
+    decode::decode_mono(path.as_ref())
+}
+
+/// [`load_mono`], then [`resample`] to [`MUQ_SAMPLE_RATE_HZ`] (identity if already 24 kHz).
+pub fn load_mono_24k(path: impl AsRef<Path>) -> Result<DecodedAudio> {
+    let audio = load_mono(path)?;
+    let samples = resample(&audio.samples, audio.sample_rate_hz, MUQ_SAMPLE_RATE_HZ)?;
+    Ok(DecodedAudio { samples, sample_rate_hz: MUQ_SAMPLE_RATE_HZ, ..audio })
+}

@@ -1,0 +1,49 @@
+//! The `muq` command-line tool: one module per subcommand under `cli/`.
+//!
+//! To add a subcommand: a `cli/<name>.rs` with `<Name>Args` (clap `Args`) and
+//! `pub fn run(args) -> anyhow::Result<()>`, one variant in [`Command`] and one arm in
+//! [`Command::run`].
+
+mod convert;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// MuQ / MuQ-MuLan tools.
+#[derive(Debug, Parser)]
+#[command(name = "muq", version, about = "MuQ / MuQ-MuLan inference tools")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert a PyTorch checkpoint (pytorch_model.bin) to safetensors (f32).
+    Convert(convert::ConvertArgs),
+}
+
+impl Command {
+    /// Runs the subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Convert(args) => convert::run(args),
+        }
+    }
+}
+
+/// Parses `std::env::args`, runs the subcommand and maps failure to `error: ...` on stderr and
+/// a non-zero exit code (clap itself exits with 2 on invalid arguments).
+pub fn main_entry() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

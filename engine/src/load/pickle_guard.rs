@@ -1,0 +1,112 @@
+//! Safety check of a PyTorch zip checkpoint's pickle before candle reads it.
+//!
+//! candle's pickle reader (`candle_core::pickle`) never executes anything: a `GLOBAL` opcode only
+//! records the module and class name as `Object::Class`, and `REDUCE`/`BUILD` only record the
+//! call. We still refuse files whose pickle names any global outside the small set a plain
+//! `torch.save(state_dict)` uses, so that a hostile file is rejected loudly instead of being
+//! half-interpreted. The check walks the pickle with candle's own parser one opcode at a time
+//! and inspects every class object the moment it is pushed (every `GLOBAL` pushes one).
+
+use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
+
+use candle_core::pickle::{Object, Stack};
+
+use crate::{Error, Result};
+
+/// Refuse pickles larger than this (a 1.3 GB MuQ `.bin` has a pickle of a few tens of kB).
+const MAX_PICKLE_BYTES: u64 = 256 << 20;
+
+/// The globals a `torch.save(state_dict)` pickle may reference.
+fn is_allowed_global(module_name: &str, class_name: &str) -> bool {
+    match module_name {
+        "collections" => class_name == "OrderedDict",
+        "torch._utils" => matches!(
+            class_name,
+            "_rebuild_tensor" | "_rebuild_tensor_v2" | "_rebuild_parameter" | "_rebuild_parameter_with_state"
+        ),
+        "torch._tensor" => class_name == "_rebuild_from_type_v2",
+        "torch.nn.parameter" => class_name == "Parameter",
+        "torch" => {
+            class_name == "Tensor"
+                || matches!(
+                    class_name,
+                    "FloatStorage"
+                        | "DoubleStorage"
+                        | "HalfStorage"
+                        | "BFloat16Storage"
+                        | "LongStorage"
+                        | "IntStorage"
+                        | "ShortStorage"
+                        | "CharStorage"
+                        | "ByteStorage"
+                        | "BoolStorage"
+                )
+        }
+        _ => false,
+    }
+}
+
+fn checkpoint_err(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Checkpoint { path: path.to_path_buf(), msg: msg.into() }
+}
+
+/// Opens the zip, finds every `*.pkl` entry and checks its globals. Errors name the offending
+/// global, or say why the file is not a PyTorch zip checkpoint.
+pub(crate) fn check_pytorch_zip(path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
+        checkpoint_err(
+            path,
+            format!(
+                "not a PyTorch zip checkpoint ({e}); files saved by torch < 1.6 (legacy tar/pickle \
+                 format) are not supported: re-save them with a recent torch"
+            ),
+        )
+    })?;
+    let pickle_names: Vec<String> = zip
+        .file_names()
+        .collect::<zip::result::ZipResult<Vec<_>>>()
+        .map_err(|e| checkpoint_err(path, format!("unreadable zip directory: {e}")))?
+        .into_iter()
+        .filter(|n| n.ends_with(".pkl"))
+        .map(|n| n.into_owned())
+        .collect();
+    if !pickle_names.iter().any(|n| n.ends_with("data.pkl")) {
+        return Err(checkpoint_err(path, "no data.pkl in the archive: not a torch.save checkpoint"));
+    }
+    for name in pickle_names {
+        let entry = zip.by_name(&name).map_err(|e| checkpoint_err(path, format!("{name}: {e}")))?;
+        if entry.size() > MAX_PICKLE_BYTES {
+            return Err(checkpoint_err(path, format!("{name} is implausibly large ({} bytes)", entry.size())));
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        entry
+            .take(MAX_PICKLE_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| checkpoint_err(path, format!("cannot read {name} (truncated file?): {e}")))?;
+        check_pickle_globals(&bytes).map_err(|msg| checkpoint_err(path, format!("{name}: {msg}")))?;
+    }
+    Ok(())
+}
+
+/// Parses `bytes` opcode by opcode with candle's reader and rejects any class object outside
+/// the allow-list. Returns a message naming the offending global.
+pub(crate) fn check_pickle_globals(bytes: &[u8]) -> std::result::Result<(), String> {
+    let mut reader = Cursor::new(bytes);
+    let mut stack = Stack::empty();
+    loop {
+        let done = stack.read(&mut reader).map_err(|e| format!("malformed pickle: {e}"))?;
+        if let Some(Object::Class { module_name, class_name }) = stack.stack().last() {
+            if !is_allowed_global(module_name, class_name) {
+                return Err(format!(
+                    "refusing pickle global `{module_name}.{class_name}`: only torch tensor/storage \
+                     rebuild classes and collections.OrderedDict are allowed in a weights file"
+                ));
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Which files make up a MuQ-MuLan model and where they are looked up.
+//!
+//! A model folder holds `config.json` and `model.safetensors` or `pytorch_model.bin` (the
+//! released repo ships only the `.bin`). The inner models' configs and the tokenizer are taken,
+//! in order, from the folder itself (`tokenizer.json`), a sub-folder named after the inner model
+//! (`<dir>/<name>/…`, also the last path segment of `name`), the Hugging Face cache, and for the
+//! configs finally the built-in values of the released models.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+
+use super::config::MulanConfig;
+use super::hub;
+use crate::{Error, Result};
+
+/// Located files of one MuQ-MuLan model.
+#[derive(Debug, Clone)]
+pub struct MulanFiles {
+    /// The MuQ-MuLan `config.json`.
+    pub config: PathBuf,
+    /// `model.safetensors` or `pytorch_model.bin` (all weights, inner models included).
+    pub weights: PathBuf,
+    /// The inner MuQ's `config.json`; `None` = built-in MuQ-large-msd-iter values.
+    pub muq_config: Option<PathBuf>,
+    /// The XLM-R `config.json`; `None` = built-in xlm-roberta-base values.
+    pub xlmr_config: Option<PathBuf>,
+    /// XLM-R's `tokenizer.json`.
+    pub tokenizer: PathBuf,
+}
+
+impl MulanFiles {
+    /// Locates the files for the model folder `dir`, using the default hub cache.
+    pub fn locate(dir: &Path) -> Result<Self> {
+        Self::locate_with_cache(dir, &hub::default_cache_dir())
+    }
+
+    /// Like [`Self::locate`] with an explicit hub cache folder.
+    pub fn locate_with_cache(dir: &Path, cache: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "model folder not found")));
+        }
+        let config = dir.join("config.json");
+        if !config.is_file() {
+            return Err(Error::Config { path: config, msg: "no config.json in the model folder".into() });
+        }
+        let cfg = MulanConfig::from_file(&config)?;
+        let weights = ["model.safetensors", "pytorch_model.bin"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::Checkpoint {
+                path: dir.to_path_buf(),
+                msg: "neither model.safetensors nor pytorch_model.bin found (run `muq fetch`)".into(),
+            })?;
+        let muq_config = find_related(dir, cache, &cfg.audio_model.name, "config.json");
+        if muq_config.is_none() && cfg.audio_model.name != hub::MUQ_REPO {
+            return Err(Error::Config {
+                path: config,
+                msg: format!("config.json of audio model {:?} not found (no built-in values for it)", cfg.audio_model.name),
+            });
+        }
+        let xlmr_config = find_related(dir, cache, &cfg.text_model.name, "config.json");
+        if xlmr_config.is_none() && cfg.text_model.name != hub::XLMR_REPO {
+            return Err(Error::Config {
+                path: config,
+                msg: format!("config.json of text model {:?} not found (no built-in values for it)", cfg.text_model.name),
+            });
+        }
+        let tokenizer = Some(dir.join("tokenizer.json"))
+            .filter(|p| p.is_file())
+            .or_else(|| find_related(dir, cache, &cfg.text_model.name, "tokenizer.json"))
+            .ok_or_else(|| Error::Config {
+                path: dir.join("tokenizer.json"),
+                msg: format!(
+                    "tokenizer.json of {:?} not found in the model folder, a sub-folder named after it, \
+                     or the Hugging Face cache {} (run `muq fetch`)",
+                    cfg.text_model.name,
+                    cache.display()
+                ),
+            })?;
+        Ok(Self { config, weights, muq_config, xlmr_config, tokenizer })
+    }
+}
+
+/// `<dir>/<name>/<file>`, `<dir>/<last segment of name>/<file>`, then the hub cache.
+fn find_related(dir: &Path, cache: &Path, name: &str, file: &str) -> Option<PathBuf> {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    [dir.join(name).join(file), dir.join(last).join(file)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .or_else(|| hub::cached_file(cache, name, file))
+}
+
+/// Opens a checkpoint as a float32 `VarBuilder` (memory-mapped safetensors, or a PyTorch
+/// pickle read with candle's reader — no code is executed).
+pub fn open_weights(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let ck = |e: candle_core::Error| Error::Checkpoint { path: path.to_path_buf(), msg: e.to_string() };
+    match ext {
+        // SAFETY: the file is mapped read-only; like every mmap it must not be truncated while in use.
+        "safetensors" => unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, device) }.map_err(ck),
+        "bin" | "pt" | "pth" => VarBuilder::from_pth(path, DType::F32, device).map_err(ck),
+        _ => Err(Error::Checkpoint { path: path.to_path_buf(), msg: "unknown checkpoint format".into() }),
+    }
+}
+
+/// Errors clearly when the checkpoint lacks the audio or the text tower.
+pub fn check_towers(vb: &VarBuilder, path: &Path) -> Result<()> {
+    let probes = [
+        ("audio tower (MuQ)", "mulan.audio.model.model.conv.linear.weight"),
+        ("audio projection", "mulan.audio_to_latents.weight"),
+        ("text tower (XLM-R)", "mulan.text.model.embeddings.word_embeddings.weight"),
+        ("text projection", "mulan.text_to_latents.weight"),
+    ];
+    let missing: Vec<&str> = probes.iter().filter(|(_, key)| !vb.contains_tensor(key)).map(|(what, _)| *what).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let hint = if vb.contains_tensor("model.conv.linear.weight") {
+        " (this looks like a MuQ-only checkpoint; MuQ-MuLan-large's pytorch_model.bin is needed)"
+    } else {
+        ""
+    };
+    Err(Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg: format!("not a complete MuQ-MuLan checkpoint: missing the {}{hint}", missing.join(", the ")),
+    })
+}

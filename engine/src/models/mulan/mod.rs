@@ -1,0 +1,192 @@
+//! MuQ-MuLan (music–text joint embedding; Zhu et al., arXiv 2501.01108; model card
+//! <https://huggingface.co/OpenMuQ/MuQ-MuLan-large>), ported from tencent-ailab/MuQ
+//! `src/muq/muq_mulan/` (= PyPI `muq` 0.1.0): audio tower on the MuQ encoder, text tower on
+//! XLM-R, 512-d L2-normalised latents, dot-product similarity. See muq-reference.md §6.
+//!
+//! Everything here runs on a worker or CLI thread: it allocates and may take seconds.
+
+pub mod audio;
+pub mod clips;
+pub mod config;
+pub mod files;
+pub mod hub;
+pub mod text;
+pub mod transformer;
+
+use candle_core::{Device, Module, Tensor};
+use candle_nn::{Linear, VarBuilder, linear};
+
+pub use config::MulanConfig;
+pub use files::MulanFiles;
+
+use crate::models::muq::MuqConfig;
+use crate::models::xlm_roberta::XlmRobertaConfig;
+use crate::tokenize::{PaddedBatch, TextTokenizer};
+use crate::{Error, Result};
+use audio::{AudioTower, ClipHidden};
+use text::TextTower;
+use transformer::l2norm;
+
+/// Audio latent of a whole recording.
+pub struct AudioLatent {
+    /// Mean of the per-clip latents, `(1, dim_latent)`; NOT re-normalised (norm ≤ 1).
+    pub latent: Tensor,
+    /// L2-normalised latent of each clip, `(n_clips, dim_latent)`.
+    pub per_clip: Tensor,
+}
+
+/// Latent of one text encoded on its own (what the product uses).
+pub struct TextLatent {
+    /// `(1, dim_latent)`, unit norm.
+    pub latent: Tensor,
+    /// Token ids fed to XLM-R (with `<s>`/`</s>`).
+    pub ids: Vec<u32>,
+    /// True when the text exceeded the model's positions and was cut (show a notice).
+    pub truncated: bool,
+}
+
+/// Official batched text encoding (one padded batch, pads attended to and averaged).
+pub struct TextBatchLatents {
+    /// The padded ids and mask.
+    pub batch: PaddedBatch,
+    /// XLM-R `last_hidden_state (n, S, model_dim)`.
+    pub encoder_hidden: Tensor,
+    /// `(n, dim_latent)`, unit-norm rows.
+    pub latents: Tensor,
+}
+
+/// The whole MuQ-MuLan model with its tokenizer.
+pub struct MuqMulan {
+    cfg: MulanConfig,
+    audio: AudioTower,
+    text: TextTower,
+    audio_to_latents: Linear,
+    text_to_latents: Linear,
+    tokenizer: TextTokenizer,
+}
+
+impl MuqMulan {
+    /// Loads a model folder (see [`MulanFiles::locate`] for what is looked up where).
+    pub fn load(dir: &std::path::Path, device: &Device) -> Result<Self> {
+        let files = MulanFiles::locate(dir)?;
+        Self::load_files(&files, device)
+    }
+
+    /// Loads from already located files.
+    pub fn load_files(files: &MulanFiles, device: &Device) -> Result<Self> {
+        let cfg = MulanConfig::from_file(&files.config)?;
+        let muq_cfg = match &files.muq_config {
+            Some(p) => MuqConfig::from_file(p)?,
+            None => MuqConfig::muq_large_msd_iter(),
+        };
+        let xlmr_cfg = match &files.xlmr_config {
+            Some(p) => XlmRobertaConfig::from_file(p)?,
+            None => XlmRobertaConfig::xlm_roberta_base(),
+        };
+        let tokenizer = TextTokenizer::from_file(&files.tokenizer)?;
+        let vb = files::open_weights(&files.weights, device)?;
+        files::check_towers(&vb, &files.weights)?;
+        Self::new(cfg, &muq_cfg, &xlmr_cfg, tokenizer, vb)
+            .map_err(|e| Error::Checkpoint { path: files.weights.clone(), msg: e.to_string() })
+    }
+
+    /// Builds the model from configs, a tokenizer and the checkpoint root `vb` (keys `mulan.*`).
+    pub fn new(
+        cfg: MulanConfig,
+        muq_cfg: &MuqConfig,
+        xlmr_cfg: &XlmRobertaConfig,
+        tokenizer: TextTokenizer,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        tokenizer.check_vocab_size(xlmr_cfg.vocab_size)?;
+        let vb = vb.pp("mulan");
+        let dim_latent = cfg.mulan.dim_latent;
+        Ok(Self {
+            audio: AudioTower::new(&cfg, muq_cfg, vb.pp("audio"))?,
+            text: TextTower::new(&cfg, xlmr_cfg, vb.pp("text"))?,
+            audio_to_latents: linear(cfg.audio_transformer.dim, dim_latent, vb.pp("audio_to_latents"))?,
+            text_to_latents: linear(cfg.text_transformer.dim, dim_latent, vb.pp("text_to_latents"))?,
+            tokenizer,
+            cfg,
+        })
+    }
+
+    /// The MuQ-MuLan config.
+    pub fn config(&self) -> &MulanConfig {
+        &self.cfg
+    }
+
+    /// Samples per clip (240 000 = 10 s for MuQ-MuLan-large).
+    pub fn clip_samples(&self) -> usize {
+        self.cfg.clip_samples()
+    }
+
+    /// Longest token sequence a text may have (512 for xlm-roberta-base).
+    pub fn max_text_tokens(&self) -> usize {
+        self.text.xlm_roberta().config().max_tokens()
+    }
+
+    /// The text tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// One clip through the audio tower: `(hidden, L2-normalised latent (1, dim_latent))`.
+    pub fn audio_clip(&self, clip: &[f32]) -> Result<(ClipHidden, Tensor)> {
+        let hidden = self.audio.forward_clip(clip)?;
+        let latent = l2norm(&self.audio_to_latents.forward(&hidden.pooled)?)?;
+        Ok((hidden, latent))
+    }
+
+    /// Audio latent of 24 kHz mono `samples`, chopped into clips exactly as the official code
+    /// and averaged without re-normalising.
+    pub fn audio_latent(&self, samples: &[f32]) -> Result<AudioLatent> {
+        let plans = clips::plan_clips(samples.len(), self.clip_samples());
+        if plans.is_empty() {
+            return Err(Error::Audio("no audio samples".into()));
+        }
+        let per_clip = plans
+            .iter()
+            .map(|p| Ok(self.audio_clip(&p.gather(samples))?.1))
+            .collect::<Result<Vec<_>>>()?;
+        let per_clip = Tensor::cat(&per_clip, 0)?; // (n_clips, dim_latent)
+        let latent = per_clip.mean_keepdim(0)?;
+        Ok(AudioLatent { latent, per_clip })
+    }
+
+    /// Latent of one text encoded alone (no padding): what the product uses.
+    pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
+        let enc = self.tokenizer.encode(text, self.max_text_tokens())?;
+        let ids = vec![enc.ids.clone()];
+        let pooled = self.text.pool(&self.text.encoder_hidden(&ids)?)?;
+        let latent = l2norm(&self.text_to_latents.forward(&pooled)?)?;
+        Ok(TextLatent { latent, truncated: enc.truncated(), ids: enc.ids })
+    }
+
+    /// Official `MuQMuLan(texts=...)`: one right-padded batch; the MuLan text transformer gets
+    /// no mask and pooling averages pads too, so a row depends on the batch's padding.
+    pub fn text_latents_batched(&self, texts: &[&str]) -> Result<TextBatchLatents> {
+        let batch = self.tokenizer.encode_batch(texts, self.max_text_tokens())?;
+        let encoder_hidden = self.text.encoder_hidden(&batch.ids)?;
+        let pooled = self.text.pool(&encoder_hidden)?;
+        let latents = l2norm(&self.text_to_latents.forward(&pooled)?)?;
+        Ok(TextBatchLatents { batch, encoder_hidden, latents })
+    }
+}
+
+/// `calc_similarity` for 2-D latents: plain dot products `(Na, d) x (Nt, d) -> (Na, Nt)`.
+/// Text latents are unit-norm; an audio latent averaged over clips may not be, so this is the
+/// raw score the official code reports, not an exact cosine.
+pub fn similarity(audio_latents: &Tensor, text_latents: &Tensor) -> Result<Tensor> {
+    let (_, da) = audio_latents.dims2()?;
+    let (_, dt) = text_latents.dims2()?;
+    if da != dt {
+        return Err(Error::Other(format!("latent widths differ: audio {da}, text {dt}")));
+    }
+    Ok(audio_latents.matmul(&text_latents.t()?)?)
+}
+
+/// Cosine similarity (each audio row re-normalised) — for display next to the raw score.
+pub fn cosine_similarity(audio_latents: &Tensor, text_latents: &Tensor) -> Result<Tensor> {
+    similarity(&l2norm(audio_latents)?, &l2norm(text_latents)?)
+}

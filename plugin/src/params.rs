@@ -1,0 +1,103 @@
+//! MuQ Live's parameters and persisted fields.
+//!
+//! Parameter IDs (`#[id = ...]`) and persist keys are stable: hosts and presets keep them
+//! forever, so never rename or reuse one. Field names may change.
+
+use muq_engine::worker::{AnalysisSettings, SettingsSource};
+use nice_plug::prelude::*;
+use parking_lot::RwLock;
+use std::path::PathBuf;
+
+/// Shortest analysis window, in seconds.
+pub const MIN_WINDOW_S: f32 = 2.0;
+/// Longest analysis window, in seconds.
+pub const MAX_WINDOW_S: f32 = 30.0;
+/// Default analysis window (MuQ-MuLan's clip length), in seconds.
+pub const DEFAULT_WINDOW_S: f32 = 10.0;
+/// Shortest hop between analyses, in seconds.
+pub const MIN_HOP_S: f32 = 0.5;
+/// Longest hop between analyses, in seconds.
+pub const MAX_HOP_S: f32 = 10.0;
+/// Default hop between analyses, in seconds.
+pub const DEFAULT_HOP_S: f32 = 2.0;
+
+/// The plugin's parameters (host-automatable) and persisted fields (saved with the state).
+/// Shared as `Arc<MuqParams>` by the plugin, the editor and the worker's settings poll.
+#[derive(Params)]
+pub struct MuqParams {
+    /// Whether the analysis runs. Off: audio still passes and is metered, nothing is analysed.
+    #[id = "analysis"]
+    pub analysis_enabled: BoolParam,
+    /// Analysis window length in seconds.
+    #[id = "window"]
+    pub window_s: FloatParam,
+    /// Hop between analysis windows in seconds.
+    #[id = "hop"]
+    pub hop_s: FloatParam,
+    /// Free-text queries scored against the audio. Written by the editor, read by the worker.
+    #[persist = "text-queries"]
+    pub text_queries: RwLock<Vec<String>>,
+    /// Folder holding the model weights; `None` uses `MUQ_MODEL_DIR` or the Hugging Face cache.
+    #[persist = "model-dir"]
+    pub model_dir: RwLock<Option<PathBuf>>,
+}
+
+/// The window parameter's range, in seconds.
+pub fn window_range() -> FloatRange {
+    FloatRange::Linear { min: MIN_WINDOW_S, max: MAX_WINDOW_S }
+}
+
+/// The hop parameter's range, in seconds.
+pub fn hop_range() -> FloatRange {
+    FloatRange::Linear { min: MIN_HOP_S, max: MAX_HOP_S }
+}
+
+impl Default for MuqParams {
+    fn default() -> Self {
+        Self {
+            analysis_enabled: BoolParam::new("Analysis", true),
+            window_s: FloatParam::new("Window", DEFAULT_WINDOW_S, window_range())
+                .with_step_size(0.5)
+                .with_unit(" s")
+                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            hop_s: FloatParam::new("Hop", DEFAULT_HOP_S, hop_range())
+                .with_step_size(0.25)
+                .with_unit(" s")
+                .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            text_queries: RwLock::new(Vec::new()),
+            model_dir: RwLock::new(None),
+        }
+    }
+}
+
+/// The worker polls the parameters (atomics inside nice-plug) for its settings.
+impl SettingsSource for MuqParams {
+    fn analysis_settings(&self) -> AnalysisSettings {
+        AnalysisSettings {
+            enabled: self.analysis_enabled.value(),
+            window_s: self.window_s.value(),
+            hop_s: self.hop_s.value(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design_and_engine() {
+        let params = MuqParams::default();
+        let settings = params.analysis_settings();
+        assert_eq!(settings, AnalysisSettings::default());
+        assert!(window_range().normalize(DEFAULT_WINDOW_S) > 0.0);
+        assert!(hop_range().normalize(DEFAULT_HOP_S) > 0.0);
+    }
+
+    #[test]
+    fn parameter_ids_are_stable() {
+        let params = MuqParams::default();
+        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+        assert_eq!(ids, ["analysis", "window", "hop"]);
+    }
+}
