@@ -4,7 +4,11 @@
 //! `pub fn run(args) -> anyhow::Result<()>`, one variant in [`Command`] and one arm in
 //! [`Command::run`].
 
+mod bench_text;
 mod convert;
+mod fetch;
+mod similarity;
+mod text;
 
 use std::process::ExitCode;
 
@@ -24,6 +28,14 @@ pub struct Cli {
 pub enum Command {
     /// Convert a PyTorch checkpoint (pytorch_model.bin) to safetensors (f32).
     Convert(convert::ConvertArgs),
+    /// MuQ-MuLan text latents of one or more queries (JSON lines).
+    Text(text::TextArgs),
+    /// MuQ-MuLan similarity of an audio file to one or more texts.
+    Similarity(similarity::SimilarityArgs),
+    /// Download MuQ-MuLan-large, its MuQ config and xlm-roberta-base's tokenizer into the HF cache.
+    Fetch(fetch::FetchArgs),
+    /// Time one MuQ-MuLan text latent on the real-size architecture (random weights).
+    BenchText(bench_text::BenchTextArgs),
 }
 
 impl Command {
@@ -31,6 +43,10 @@ impl Command {
     pub fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Convert(args) => convert::run(args),
+            Command::Text(args) => text::run(args),
+            Command::Similarity(args) => similarity::run(args),
+            Command::Fetch(args) => fetch::run(args),
+            Command::BenchText(args) => bench_text::run(args),
         }
     }
 }

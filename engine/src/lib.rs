@@ -10,6 +10,7 @@ pub mod load;
 pub mod mel;
 pub mod models;
 pub mod nn;
+pub mod synth;
 pub mod tokenize;
 pub mod worker;
 

@@ -3,6 +3,7 @@
 pub mod batch_norm;
 pub mod conv2d;
 pub mod depthwise_conv1d;
+pub mod random_init;
 
 pub use batch_norm::BatchNormEval;
 pub use conv2d::Conv2d3x3;

@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(w[0], 0.0);
         assert!((w[4] - 1.0).abs() < 1e-7);
         // Periodic: w[n] == w[len - n], and no trailing zero.
-        assert!((w[1] - w[7]).abs() < 1e-7);
+        assert!((w[1] - w[7]).abs() < 1e-6);
         assert!(w[7] > 0.1);
     }
 
@@ -174,3 +174,4 @@ mod tests {
         assert!(sparse.weights.len() < 3 * n_freqs);
     }
 }
+

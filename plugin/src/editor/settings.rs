@@ -1,7 +1,7 @@
 //! Controls for the analysis parameters.
 
 use crate::params::MuqParams;
-use nice_plug::prelude::{Param, ParamSetter};
+use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::widgets::ParamSlider;
 
 /// Draws the analysis switch and the window and hop sliders; changes go through the host.

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 
 use super::config::MulanConfig;
@@ -31,13 +30,15 @@ pub struct MulanFiles {
 }
 
 impl MulanFiles {
-    /// Locates the files for the model folder `dir`, using the default hub cache.
+    /// Locates the files for the model folder `dir`, searching the default hub cache folders.
     pub fn locate(dir: &Path) -> Result<Self> {
-        Self::locate_with_cache(dir, &hub::default_cache_dir())
+        let mut caches = vec![hub::default_cache_dir()];
+        caches.extend(crate::load::hub_cache_roots());
+        Self::locate_with_caches(dir, &caches)
     }
 
-    /// Like [`Self::locate`] with an explicit hub cache folder.
-    pub fn locate_with_cache(dir: &Path, cache: &Path) -> Result<Self> {
+    /// Like [`Self::locate`] with explicit hub cache folders (searched in order).
+    pub fn locate_with_caches(dir: &Path, caches: &[PathBuf]) -> Result<Self> {
         if !dir.is_dir() {
             return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "model folder not found")));
         }
@@ -54,14 +55,14 @@ impl MulanFiles {
                 path: dir.to_path_buf(),
                 msg: "neither model.safetensors nor pytorch_model.bin found (run `muq fetch`)".into(),
             })?;
-        let muq_config = find_related(dir, cache, &cfg.audio_model.name, "config.json");
+        let muq_config = find_related(dir, caches, &cfg.audio_model.name, "config.json");
         if muq_config.is_none() && cfg.audio_model.name != hub::MUQ_REPO {
             return Err(Error::Config {
                 path: config,
                 msg: format!("config.json of audio model {:?} not found (no built-in values for it)", cfg.audio_model.name),
             });
         }
-        let xlmr_config = find_related(dir, cache, &cfg.text_model.name, "config.json");
+        let xlmr_config = find_related(dir, caches, &cfg.text_model.name, "config.json");
         if xlmr_config.is_none() && cfg.text_model.name != hub::XLMR_REPO {
             return Err(Error::Config {
                 path: config,
@@ -70,14 +71,14 @@ impl MulanFiles {
         }
         let tokenizer = Some(dir.join("tokenizer.json"))
             .filter(|p| p.is_file())
-            .or_else(|| find_related(dir, cache, &cfg.text_model.name, "tokenizer.json"))
+            .or_else(|| find_related(dir, caches, &cfg.text_model.name, "tokenizer.json"))
             .ok_or_else(|| Error::Config {
                 path: dir.join("tokenizer.json"),
                 msg: format!(
                     "tokenizer.json of {:?} not found in the model folder, a sub-folder named after it, \
-                     or the Hugging Face cache {} (run `muq fetch`)",
+                     or the Hugging Face cache {:?} (run `muq fetch`)",
                     cfg.text_model.name,
-                    cache.display()
+                    caches
                 ),
             })?;
         Ok(Self { config, weights, muq_config, xlmr_config, tokenizer })
@@ -85,25 +86,12 @@ impl MulanFiles {
 }
 
 /// `<dir>/<name>/<file>`, `<dir>/<last segment of name>/<file>`, then the hub cache.
-fn find_related(dir: &Path, cache: &Path, name: &str, file: &str) -> Option<PathBuf> {
+fn find_related(dir: &Path, caches: &[PathBuf], name: &str, file: &str) -> Option<PathBuf> {
     let last = name.rsplit('/').next().unwrap_or(name);
     [dir.join(name).join(file), dir.join(last).join(file)]
         .into_iter()
         .find(|p| p.is_file())
-        .or_else(|| hub::cached_file(cache, name, file))
-}
-
-/// Opens a checkpoint as a float32 `VarBuilder` (memory-mapped safetensors, or a PyTorch
-/// pickle read with candle's reader — no code is executed).
-pub fn open_weights(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let ck = |e: candle_core::Error| Error::Checkpoint { path: path.to_path_buf(), msg: e.to_string() };
-    match ext {
-        // SAFETY: the file is mapped read-only; like every mmap it must not be truncated while in use.
-        "safetensors" => unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, device) }.map_err(ck),
-        "bin" | "pt" | "pth" => VarBuilder::from_pth(path, DType::F32, device).map_err(ck),
-        _ => Err(Error::Checkpoint { path: path.to_path_buf(), msg: "unknown checkpoint format".into() }),
-    }
+        .or_else(|| caches.iter().find_map(|c| hub::cached_file(c, name, file)))
 }
 
 /// Errors clearly when the checkpoint lacks the audio or the text tower.
@@ -127,4 +115,10 @@ pub fn check_towers(vb: &VarBuilder, path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         msg: format!("not a complete MuQ-MuLan checkpoint: missing the {}{hint}", missing.join(", the ")),
     })
+}
+
+/// The model folder used when none is given: `$MUQ_MODEL_DIR`, else `OpenMuQ/MuQ-MuLan-large`
+/// in the hub cache (as `muq fetch` leaves it).
+pub fn default_model_dir() -> Option<PathBuf> {
+    crate::load::find_model_dir(hub::MULAN_REPO).or_else(|| hub::snapshot_dir(&hub::default_cache_dir(), hub::MULAN_REPO))
 }

@@ -24,7 +24,7 @@ use crate::models::xlm_roberta::XlmRobertaConfig;
 use crate::tokenize::{PaddedBatch, TextTokenizer};
 use crate::{Error, Result};
 use audio::{AudioTower, ClipHidden};
-use text::TextTower;
+use text::TextEncoder;
 use transformer::l2norm;
 
 /// Audio latent of a whole recording.
@@ -59,9 +59,8 @@ pub struct TextBatchLatents {
 pub struct MuqMulan {
     cfg: MulanConfig,
     audio: AudioTower,
-    text: TextTower,
+    text: TextEncoder,
     audio_to_latents: Linear,
-    text_to_latents: Linear,
     tokenizer: TextTokenizer,
 }
 
@@ -84,7 +83,7 @@ impl MuqMulan {
             None => XlmRobertaConfig::xlm_roberta_base(),
         };
         let tokenizer = TextTokenizer::from_file(&files.tokenizer)?;
-        let vb = files::open_weights(&files.weights, device)?;
+        let vb = crate::load::open_checkpoint(&files.weights, device)?;
         files::check_towers(&vb, &files.weights)?;
         Self::new(cfg, &muq_cfg, &xlmr_cfg, tokenizer, vb)
             .map_err(|e| Error::Checkpoint { path: files.weights.clone(), msg: e.to_string() })
@@ -103,9 +102,8 @@ impl MuqMulan {
         let dim_latent = cfg.mulan.dim_latent;
         Ok(Self {
             audio: AudioTower::new(&cfg, muq_cfg, vb.pp("audio"))?,
-            text: TextTower::new(&cfg, xlmr_cfg, vb.pp("text"))?,
+            text: TextEncoder::new(&cfg, xlmr_cfg, vb.clone())?,
             audio_to_latents: linear(cfg.audio_transformer.dim, dim_latent, vb.pp("audio_to_latents"))?,
-            text_to_latents: linear(cfg.text_transformer.dim, dim_latent, vb.pp("text_to_latents"))?,
             tokenizer,
             cfg,
         })
@@ -123,7 +121,7 @@ impl MuqMulan {
 
     /// Longest token sequence a text may have (512 for xlm-roberta-base).
     pub fn max_text_tokens(&self) -> usize {
-        self.text.xlm_roberta().config().max_tokens()
+        self.text.tower().xlm_roberta().config().max_tokens()
     }
 
     /// The text tokenizer.
@@ -158,8 +156,7 @@ impl MuqMulan {
     pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
         let enc = self.tokenizer.encode(text, self.max_text_tokens())?;
         let ids = vec![enc.ids.clone()];
-        let pooled = self.text.pool(&self.text.encoder_hidden(&ids)?)?;
-        let latent = l2norm(&self.text_to_latents.forward(&pooled)?)?;
+        let latent = self.text.latents(&ids)?;
         Ok(TextLatent { latent, truncated: enc.truncated(), ids: enc.ids })
     }
 
@@ -167,9 +164,8 @@ impl MuqMulan {
     /// no mask and pooling averages pads too, so a row depends on the batch's padding.
     pub fn text_latents_batched(&self, texts: &[&str]) -> Result<TextBatchLatents> {
         let batch = self.tokenizer.encode_batch(texts, self.max_text_tokens())?;
-        let encoder_hidden = self.text.encoder_hidden(&batch.ids)?;
-        let pooled = self.text.pool(&encoder_hidden)?;
-        let latents = l2norm(&self.text_to_latents.forward(&pooled)?)?;
+        let encoder_hidden = self.text.tower().encoder_hidden(&batch.ids)?;
+        let latents = self.text.latents_from_hidden(&encoder_hidden)?;
         Ok(TextBatchLatents { batch, encoder_hidden, latents })
     }
 }

@@ -7,7 +7,7 @@ use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
 use super::config::MulanConfig;
-use super::transformer::Transformer;
+use super::transformer::{Transformer, l2norm};
 use crate::models::xlm_roberta::{XlmRoberta, XlmRobertaConfig};
 
 /// `mulan.text`: XLM-R + `proj` + `transformer`.
@@ -55,5 +55,37 @@ impl TextTower {
             None => hidden.clone(),
         };
         self.transformer.forward(&xs)?.mean(D::Minus2)
+    }
+}
+
+/// Text tower + `text_to_latents`: token ids → L2-normalised latents.
+pub struct TextEncoder {
+    tower: TextTower,
+    /// Checkpoint key `mulan.text_to_latents`.
+    text_to_latents: Linear,
+}
+
+impl TextEncoder {
+    /// Builds it; `vb` is the `mulan` level (keys `text.*`, `text_to_latents.*`).
+    pub fn new(cfg: &MulanConfig, xlmr_cfg: &XlmRobertaConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            tower: TextTower::new(cfg, xlmr_cfg, vb.pp("text"))?,
+            text_to_latents: linear(cfg.text_transformer.dim, cfg.mulan.dim_latent, vb.pp("text_to_latents"))?,
+        })
+    }
+
+    /// The tower.
+    pub fn tower(&self) -> &TextTower {
+        &self.tower
+    }
+
+    /// `(b, s, model_dim)` XLM-R states → `(b, dim_latent)` unit-norm latents.
+    pub fn latents_from_hidden(&self, hidden: &Tensor) -> Result<Tensor> {
+        l2norm(&self.text_to_latents.forward(&self.tower.pool(hidden)?)?)
+    }
+
+    /// Equal-length (padded) id rows → `(b, dim_latent)` latents.
+    pub fn latents(&self, ids: &[Vec<u32>]) -> Result<Tensor> {
+        self.latents_from_hidden(&self.tower.encoder_hidden(ids)?)
     }
 }

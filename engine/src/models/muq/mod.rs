@@ -11,6 +11,7 @@ pub mod config;
 pub mod conformer;
 pub mod conv_stem;
 pub mod position;
+pub mod streaming;
 
 
 use candle_core::{Device, Result as CResult, Tensor};
@@ -19,6 +20,7 @@ use candle_nn::VarBuilder;
 pub use config::{MUQ_SAMPLE_RATE_HZ, MuqConfig, PositionEmbeddings};
 pub use conformer::{ConformerEncoder, EncoderOutput};
 pub use conv_stem::Conv2dSubsampling;
+pub use streaming::StreamingMuq;
 
 
 use crate::mel::{MelConfig, MelSpectrogram};

@@ -1,0 +1,169 @@
+//! `muq bench-text --random-weights`: wall time of one text latent (XLM-R base + MuLan text
+//! transformer + projection, the real MuQ-MuLan-large sizes) with seeded random weights, so no
+//! download is needed. Prints JSON; the median of `--runs` timed runs per thread count, each
+//! thread count in its own child process (`RAYON_NUM_THREADS`).
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::{Init, VarBuilder, var_builder::SimpleBackend};
+
+use crate::models::mulan::MulanConfig;
+use crate::models::mulan::text::TextEncoder;
+use crate::models::xlm_roberta::XlmRobertaConfig;
+
+/// Arguments of `muq bench-text`.
+#[derive(Debug, clap::Args)]
+pub struct BenchTextArgs {
+    /// Build the real-size text side with seeded random weights (the only mode; no download).
+    #[arg(long, required = true)]
+    pub random_weights: bool,
+    /// Tokens per prompt, `<s>` and `</s>` included.
+    #[arg(long, default_value_t = 14)]
+    pub tokens: usize,
+    /// Timed runs per thread count (after one warm-up run).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Thread counts to measure, each in its own process.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
+    pub threads: Vec<usize>,
+    /// Weight seed.
+    #[arg(long, default_value_t = 1234)]
+    pub seed: u64,
+    /// Internal: measure in this process only (the parent sets `RAYON_NUM_THREADS`).
+    #[arg(long, hide = true)]
+    pub child: bool,
+}
+
+/// SplitMix64: a tiny seeded generator for reproducible random weights.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[-scale, scale)`.
+    fn next_f32(&mut self, scale: f32) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+    }
+}
+
+/// Weights drawn from a seeded generator keyed by the tensor name; norm gains are 1, biases
+/// of norms 0, everything else uniform in ±0.05.
+struct SeededRandomWeights {
+    seed: u64,
+}
+
+impl SimpleBackend for SeededRandomWeights {
+    fn get(&self, s: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let n = s.elem_count();
+        let is_gain = name.ends_with("LayerNorm.weight") || name.ends_with("learned_gamma") || name.ends_with("_scale");
+        let values: Vec<f32> = if is_gain {
+            vec![1.0; n]
+        } else if name.ends_with("LayerNorm.bias") {
+            vec![0.0; n]
+        } else {
+            let key = name.bytes().fold(self.seed, |h, b| h.rotate_left(5) ^ u64::from(b));
+            let mut rng = SplitMix64(key);
+            (0..n).map(|_| rng.next_f32(0.05)).collect()
+        };
+        Tensor::from_vec(values, s, dev)?.to_dtype(dtype)
+    }
+
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("random weights need a shape for {name}")
+    }
+
+    fn contains_tensor(&self, _: &str) -> bool {
+        true
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 { xs[n / 2] } else { 0.5 * (xs[n / 2 - 1] + xs[n / 2]) }
+}
+
+/// Measures in this process: builds the model, one warm-up, `runs` timed latents.
+fn measure(args: &BenchTextArgs) -> anyhow::Result<serde_json::Value> {
+    let dev = Device::Cpu;
+    let cfg = MulanConfig::muq_mulan_large();
+    let xcfg = XlmRobertaConfig::xlm_roberta_base();
+    if args.tokens < 2 || args.tokens > xcfg.max_tokens() {
+        bail!("--tokens must be within 2..={}", xcfg.max_tokens());
+    }
+    let build_start = Instant::now();
+    let vb = VarBuilder::from_backend(Box::new(SeededRandomWeights { seed: args.seed }), DType::F32, dev.clone());
+    let encoder = TextEncoder::new(&cfg, &xcfg, vb.pp("mulan")).context("building the text side")?;
+    let build_s = build_start.elapsed().as_secs_f64();
+    let mut rng = SplitMix64(args.seed);
+    let mut ids = vec![0u32];
+    ids.extend((0..args.tokens - 2).map(|_| 5 + (rng.next_u64() % 250_000) as u32));
+    ids.push(2);
+    let ids = vec![ids];
+    let mut times = Vec::new();
+    let mut checksum = 0f32;
+    for i in 0..=args.runs {
+        let t0 = Instant::now();
+        let latent = encoder.latents(&ids)?;
+        let v = latent.flatten_all()?.to_vec1::<f32>()?; // forces the computation
+        if i > 0 {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+        checksum = v.iter().map(|x| x * x).sum();
+    }
+    Ok(serde_json::json!({
+        "threads": candle_core::utils::get_num_threads(),
+        "median_s": median(times.clone()),
+        "runs_s": times,
+        "build_s": build_s,
+        "latent_norm_sq": checksum,
+    }))
+}
+
+/// Runs the benchmark (see the module docs) and prints one JSON object.
+pub fn run(args: BenchTextArgs) -> anyhow::Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    if args.child {
+        println!("{}", measure(&args)?);
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("locating the muq binary")?;
+    let mut results = Vec::new();
+    for &n in &args.threads {
+        if n == 0 {
+            bail!("--threads values must be >= 1");
+        }
+        let out = std::process::Command::new(&exe)
+            .args(["bench-text", "--random-weights", "--child"])
+            .args(["--tokens", &args.tokens.to_string(), "--runs", &args.runs.to_string()])
+            .args(["--seed", &args.seed.to_string()])
+            .env("RAYON_NUM_THREADS", n.to_string())
+            .output()
+            .context("running the benchmark child")?;
+        if !out.status.success() {
+            bail!("benchmark child ({n} threads) failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("parsing the benchmark child's output")?;
+        results.push(v);
+    }
+    let report = serde_json::json!({
+        "bench": "text_latent",
+        "model": "MuQ-MuLan-large text side (xlm-roberta-base + 8-layer MuLan transformer), random weights",
+        "tokens": args.tokens,
+        "runs": args.runs,
+        "results": results,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
