@@ -50,5 +50,9 @@ pub fn load_mono(path: impl AsRef<Path>) -> Result<DecodedAudio> {
 pub fn load_mono_24k(path: impl AsRef<Path>) -> Result<DecodedAudio> {
     let audio = load_mono(path)?;
     let samples = resample(&audio.samples, audio.sample_rate_hz, MUQ_SAMPLE_RATE_HZ)?;
-    Ok(DecodedAudio { samples, sample_rate_hz: MUQ_SAMPLE_RATE_HZ, ..audio })
+    Ok(DecodedAudio {
+        samples,
+        sample_rate_hz: MUQ_SAMPLE_RATE_HZ,
+        ..audio
+    })
 }

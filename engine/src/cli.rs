@@ -4,9 +4,12 @@
 //! `pub fn run(args) -> anyhow::Result<()>`, one variant in [`Command`] and one arm in
 //! [`Command::run`].
 
+mod bench;
 mod bench_text;
 mod convert;
+mod embed;
 mod fetch;
+mod proc_stats;
 mod similarity;
 mod text;
 
@@ -28,12 +31,16 @@ pub struct Cli {
 pub enum Command {
     /// Convert a PyTorch checkpoint (pytorch_model.bin) to safetensors (f32).
     Convert(convert::ConvertArgs),
+    /// MuQ hidden states of an audio file, saved as safetensors.
+    Embed(embed::EmbedArgs),
     /// MuQ-MuLan text latents of one or more queries (JSON lines).
     Text(text::TextArgs),
     /// MuQ-MuLan similarity of an audio file to one or more texts.
     Similarity(similarity::SimilarityArgs),
     /// Download MuQ-MuLan-large, its MuQ config and xlm-roberta-base's tokenizer into the HF cache.
     Fetch(fetch::FetchArgs),
+    /// Time the real-size MuQ forward and streaming hop (random weights).
+    Bench(bench::BenchArgs),
     /// Time one MuQ-MuLan text latent on the real-size architecture (random weights).
     BenchText(bench_text::BenchTextArgs),
 }
@@ -43,9 +50,11 @@ impl Command {
     pub fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Convert(args) => convert::run(args),
+            Command::Embed(args) => embed::run(args),
             Command::Text(args) => text::run(args),
             Command::Similarity(args) => similarity::run(args),
             Command::Fetch(args) => fetch::run(args),
+            Command::Bench(args) => bench::run(args),
             Command::BenchText(args) => bench_text::run(args),
         }
     }

@@ -8,7 +8,7 @@ mod hf_cache;
 mod pickle_guard;
 
 #[cfg(test)]
-mod test_pth;
+pub(crate) mod test_pth;
 #[cfg(test)]
 mod tests;
 
@@ -79,14 +79,19 @@ impl Checkpoint {
                 for (name, view) in st.tensors() {
                     let dtype = DType::try_from(view.dtype())
                         .map_err(|e| checkpoint_err(&path, format!("tensor '{name}': {e}")))?;
-                    metas.push(TensorMeta { name, shape: view.shape().to_vec(), dtype });
+                    metas.push(TensorMeta {
+                        name,
+                        shape: view.shape().to_vec(),
+                        dtype,
+                    });
                 }
                 (Box::new(st), metas)
             }
             CheckpointFormat::PyTorchZip => {
                 pickle_guard::check_pytorch_zip(&path)?;
-                let pth = candle_core::pickle::PthTensors::new(&path, None)
-                    .map_err(|e| checkpoint_err(&path, format!("invalid PyTorch checkpoint: {e}")))?;
+                let pth = candle_core::pickle::PthTensors::new(&path, None).map_err(|e| {
+                    checkpoint_err(&path, format!("invalid PyTorch checkpoint: {e}"))
+                })?;
                 let metas = pth
                     .tensor_infos()
                     .values()
@@ -103,9 +108,17 @@ impl Checkpoint {
             return Err(checkpoint_err(&path, "the checkpoint contains no tensors"));
         }
         tensors.sort_by(|a, b| a.name.cmp(&b.name));
-        let backend = backend::CheckedBackend { inner, path: path.clone() };
+        let backend = backend::CheckedBackend {
+            inner,
+            path: path.clone(),
+        };
         let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
-        Ok(Self { path, format, tensors, vb })
+        Ok(Self {
+            path,
+            format,
+            tensors,
+            vb,
+        })
     }
 
     /// The weights file actually opened.
@@ -140,7 +153,10 @@ impl Checkpoint {
         if meta.shape != expected_shape {
             return Err(checkpoint_err(
                 &self.path,
-                format!("tensor '{key}' has shape {:?}, expected {expected_shape:?}", meta.shape),
+                format!(
+                    "tensor '{key}' has shape {:?}, expected {expected_shape:?}",
+                    meta.shape
+                ),
             ));
         }
         Ok(self.vb.get(expected_shape, key)?)
@@ -185,7 +201,9 @@ fn detect_format(path: &Path) -> Result<CheckpointFormat> {
     if num_read == 4 && &magic == b"PK\x03\x04" {
         return Ok(CheckpointFormat::PyTorchZip);
     }
-    let is_bin = path.extension().is_some_and(|e| e == "bin" || e == "pt" || e == "pth");
+    let is_bin = path
+        .extension()
+        .is_some_and(|e| e == "bin" || e == "pt" || e == "pth");
     if is_bin {
         return Err(checkpoint_err(
             path,
@@ -196,5 +214,8 @@ fn detect_format(path: &Path) -> Result<CheckpointFormat> {
 }
 
 fn checkpoint_err(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Checkpoint { path: path.to_path_buf(), msg: msg.into() }
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }

@@ -132,6 +132,14 @@ pub struct MelSpectrogram {
     kernel: MelKernel,
 }
 
+impl std::fmt::Debug for MelSpectrogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MelSpectrogram")
+            .field("cfg", &self.kernel.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
 impl MelSpectrogram {
     /// Builds the frontend for a known-good configuration such as [`MelConfig::muq`].
     ///
@@ -148,7 +156,9 @@ impl MelSpectrogram {
     /// Builds the frontend, rejecting an invalid configuration with an error.
     pub fn try_new(cfg: MelConfig) -> Result<Self> {
         cfg.validate()?;
-        Ok(Self { kernel: MelKernel::new(cfg) })
+        Ok(Self {
+            kernel: MelKernel::new(cfg),
+        })
     }
 
     /// The configuration.
@@ -208,10 +218,17 @@ impl MelSpectrogram {
         let mut analyzer = FrameAnalyzer::new(self.kernel.clone());
         for (frame_idx, out) in data.chunks_exact_mut(n_mels).enumerate() {
             let start = frame_idx * cfg.hop_length;
-            analyzer.input_mut().copy_from_slice(&padded[start..start + cfg.n_fft]);
+            analyzer
+                .input_mut()
+                .copy_from_slice(&padded[start..start + cfg.n_fft]);
             analyzer.analyze(out);
         }
-        Ok(MelFrames { n_mels, num_frames, data, num_non_finite })
+        Ok(MelFrames {
+            n_mels,
+            num_frames,
+            data,
+            num_non_finite,
+        })
     }
 }
 
@@ -260,7 +277,9 @@ mod tests {
         wav[2000] = f32::INFINITY;
         let frames = mel.mel_db(&wav);
         assert!(matches!(frames, Ok(ref f) if f.num_non_finite == 2));
-        let (Ok(frames), Ok(clean)) = (frames, clean) else { panic!("mel failed") };
+        let (Ok(frames), Ok(clean)) = (frames, clean) else {
+            panic!("mel failed")
+        };
         assert!(frames.data.iter().all(|v| v.is_finite()));
         assert_eq!(frames.data, clean);
     }
@@ -274,14 +293,19 @@ mod tests {
             .map(|i| (2.0 * std::f32::consts::PI * freq_hz * i as f32 / 24_000.0).sin())
             .collect();
         let frames = mel.mel_db(&wav).map_err(|e| e.to_string());
-        let Ok(frames) = frames else { panic!("{frames:?}") };
+        let Ok(frames) = frames else {
+            panic!("{frames:?}")
+        };
         let frame = frames.frame(50).unwrap_or(&[]);
         let peak = (0..cfg.n_mels).max_by(|&a, &b| frame[a].total_cmp(&frame[b]));
         // Band centre j lies at mel = (j + 1) * mel(12 kHz) / 129.
         let mel_1k = 2595.0 * (1.0_f32 + 1000.0 / 700.0).log10();
         let mel_max = 2595.0 * (1.0_f32 + 12000.0 / 700.0).log10();
         let expected = (mel_1k / mel_max * 129.0 - 1.0).round() as usize;
-        assert!(peak.is_some_and(|p| p.abs_diff(expected) <= 1), "{peak:?} vs {expected}");
+        assert!(
+            peak.is_some_and(|p| p.abs_diff(expected) <= 1),
+            "{peak:?} vs {expected}"
+        );
     }
 
     #[test]

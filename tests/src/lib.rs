@@ -4,6 +4,8 @@
 //! Host tests are `#[ignore]`d in a plain `cargo test` because they need the release bundle,
 //! the Python venv and Xvfb; `scripts/test.sh` prepares those and runs them with `--ignored`.
 
+pub mod clap_host;
+
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 

@@ -21,7 +21,13 @@ use crate::{Error, Result};
 /// Lossy codecs whose declared frame count may include encoder delay/padding; a short decode
 /// there is not proof of truncation.
 fn has_exact_frame_count(codec: CodecType) -> bool {
-    ![CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3, CODEC_TYPE_VORBIS].contains(&codec)
+    ![
+        CODEC_TYPE_MP1,
+        CODEC_TYPE_MP2,
+        CODEC_TYPE_MP3,
+        CODEC_TYPE_VORBIS,
+    ]
+    .contains(&codec)
 }
 
 fn audio_err(path: &Path, msg: impl std::fmt::Display) -> Error {
@@ -40,9 +46,17 @@ pub(super) fn decode_mono(path: &Path) -> Result<DecodedAudio> {
         hint.with_extension(ext);
     }
     let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
         .map_err(|e| {
-            audio_err(path, format!("not a readable audio file (WAV, FLAC, MP3, OGG-Vorbis): {e}"))
+            audio_err(
+                path,
+                format!("not a readable audio file (WAV, FLAC, MP3, OGG-Vorbis): {e}"),
+            )
         })?;
     let mut format = probed.format;
     let track = format
@@ -103,26 +117,32 @@ pub(super) fn decode_mono(path: &Path) -> Result<DecodedAudio> {
                 }
             }
             // One channel: copy exactly (no division), so float WAVs load bit-exactly.
-            mono.push(if channels == 1 { sum } else { sum / channels as f32 });
+            mono.push(if channels == 1 {
+                sum
+            } else {
+                sum / channels as f32
+            });
         }
         num_frames_decoded += (samples.len() / channels) as u64;
     }
 
-    let sample_rate_hz =
-        sample_rate_hz.filter(|&r| r > 0).ok_or_else(|| audio_err(path, "unknown sample rate"))?;
+    let sample_rate_hz = sample_rate_hz
+        .filter(|&r| r > 0)
+        .ok_or_else(|| audio_err(path, "unknown sample rate"))?;
     if mono.is_empty() {
         return Err(audio_err(path, "the file contains no audio samples"));
     }
-    if let Some(declared) = params.n_frames {
-        if has_exact_frame_count(params.codec) && num_frames_decoded < declared {
-            return Err(audio_err(
-                path,
-                format!(
-                    "truncated file: the header declares {declared} frames but only \
-                     {num_frames_decoded} could be read"
-                ),
-            ));
-        }
+    if let Some(declared) = params.n_frames
+        && has_exact_frame_count(params.codec)
+        && num_frames_decoded < declared
+    {
+        return Err(audio_err(
+            path,
+            format!(
+                "truncated file: the header declares {declared} frames but only \
+                 {num_frames_decoded} could be read"
+            ),
+        ));
     }
     Ok(DecodedAudio {
         samples: mono,

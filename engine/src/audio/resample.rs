@@ -2,8 +2,8 @@
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
-    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
+    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters,
+    SincInterpolationType, WindowFunction,
 };
 
 use crate::{Error, Result};
@@ -22,31 +22,41 @@ const CHUNK_FRAMES: usize = 1024;
 /// `ceil(len · to / from)` samples. Allocates.
 pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
     if from_hz == 0 || to_hz == 0 {
-        return Err(Error::Audio(format!("invalid sample rates for resampling: {from_hz} Hz -> {to_hz} Hz")));
+        return Err(Error::Audio(format!(
+            "invalid sample rates for resampling: {from_hz} Hz -> {to_hz} Hz"
+        )));
     }
     if from_hz == to_hz || samples.is_empty() {
         return Ok(samples.to_vec());
     }
     let (from, to) = (from_hz as usize, to_hz as usize);
     let gcd = gcd(from, to);
-    let mut resampler: Box<dyn Resampler<f32>> = if from / gcd <= MAX_FFT_RATIO_TERM && to / gcd <= MAX_FFT_RATIO_TERM {
-        Box::new(
-            Fft::<f32>::new(from, to, CHUNK_FRAMES, 1, FixedSync::Input)
+    let mut resampler: Box<dyn Resampler<f32>> =
+        if from / gcd <= MAX_FFT_RATIO_TERM && to / gcd <= MAX_FFT_RATIO_TERM {
+            Box::new(
+                Fft::<f32>::new(from, to, CHUNK_FRAMES, 1, FixedSync::Input)
+                    .map_err(|e| Error::Audio(format!("resampler {from_hz} -> {to_hz} Hz: {e}")))?,
+            )
+        } else {
+            let params = SincInterpolationParameters {
+                sinc_len: 256,
+                f_cutoff: Some(0.95),
+                interpolation: SincInterpolationType::Cubic,
+                oversampling_factor: 256,
+                window: WindowFunction::BlackmanHarris2,
+            };
+            Box::new(
+                Async::<f32>::new_sinc(
+                    to as f64 / from as f64,
+                    1.0,
+                    &params,
+                    CHUNK_FRAMES,
+                    1,
+                    FixedAsync::Input,
+                )
                 .map_err(|e| Error::Audio(format!("resampler {from_hz} -> {to_hz} Hz: {e}")))?,
-        )
-    } else {
-        let params = SincInterpolationParameters {
-            sinc_len: 256,
-            f_cutoff: Some(0.95),
-            interpolation: SincInterpolationType::Cubic,
-            oversampling_factor: 256,
-            window: WindowFunction::BlackmanHarris2,
+            )
         };
-        Box::new(
-            Async::<f32>::new_sinc(to as f64 / from as f64, 1.0, &params, CHUNK_FRAMES, 1, FixedAsync::Input)
-                .map_err(|e| Error::Audio(format!("resampler {from_hz} -> {to_hz} Hz: {e}")))?,
-        )
-    };
     let input = InterleavedSlice::new(samples, 1, samples.len())
         .map_err(|e| Error::Audio(format!("resampler input: {e}")))?;
     let output = resampler

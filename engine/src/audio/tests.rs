@@ -6,9 +6,15 @@ use std::path::{Path, PathBuf};
 use super::*;
 
 fn golden_wav() -> PathBuf {
-    let dir = std::env::var_os("MUQ_GOLDEN_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("shared").join("golden")
-    });
+    let dir = std::env::var_os("MUQ_GOLDEN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("..")
+                .join("shared")
+                .join("golden")
+        });
     dir.join("muq_rotary").join("input.wav")
 }
 
@@ -61,7 +67,11 @@ fn golden_float_wav_loads_bit_exactly() {
     assert_eq!(audio.sample_rate_hz, 24_000);
     assert_eq!(audio.num_source_channels, 1);
     assert_eq!(audio.samples.len(), expected.len());
-    let same_bits = audio.samples.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits());
+    let same_bits = audio
+        .samples
+        .iter()
+        .zip(&expected)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
     assert!(same_bits, "float32 WAV not bit-exact");
     let at_24k = load_mono_24k(&path).expect("load 24k");
     assert_eq!(at_24k.samples, audio.samples);
@@ -71,7 +81,9 @@ fn golden_float_wav_loads_bit_exactly() {
 fn stereo_is_downmixed_to_the_channel_mean() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("stereo.wav");
-    let frames: Vec<Vec<i16>> = (0..1000).map(|i| vec![(i * 10) as i16, -(i as i16) * 2]).collect();
+    let frames: Vec<Vec<i16>> = (0..1000)
+        .map(|i| vec![(i * 10) as i16, -(i as i16) * 2])
+        .collect();
     write_wav_i16(&path, 2, 16_000, &frames);
     let audio = load_mono(&path).expect("load stereo");
     assert_eq!(audio.num_source_channels, 2);
@@ -87,7 +99,11 @@ fn stereo_is_downmixed_to_the_channel_mean() {
 fn non_finite_samples_are_zeroed_and_counted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("nan.wav");
-    write_wav_f32(&path, 24_000, &[0.5, f32::NAN, f32::INFINITY, -0.25, f32::NEG_INFINITY]);
+    write_wav_f32(
+        &path,
+        24_000,
+        &[0.5, f32::NAN, f32::INFINITY, -0.25, f32::NEG_INFINITY],
+    );
     let audio = load_mono(&path).expect("load");
     assert_eq!(audio.samples, vec![0.5, 0.0, 0.0, -0.25, 0.0]);
     assert_eq!(audio.num_non_finite, 3);
@@ -133,13 +149,27 @@ fn resample_identity_and_sine_preserved() {
         let freq_hz = 1000.0_f64;
         let n = from_hz as usize; // 1 s
         let input: Vec<f32> = (0..n)
-            .map(|i| (2.0 * std::f64::consts::PI * freq_hz * i as f64 / f64::from(from_hz)).sin() as f32)
+            .map(|i| {
+                (2.0 * std::f64::consts::PI * freq_hz * i as f64 / f64::from(from_hz)).sin() as f32
+            })
             .collect();
         let out = resample(&input, from_hz, 24_000).expect("resample");
         let expected_len = 24_000_usize;
-        assert!(out.len().abs_diff(expected_len) <= 2, "{from_hz}: len {}", out.len());
-        let rms = (out[2400..out.len() - 2400].iter().map(|v| v * v).sum::<f32>() / (out.len() - 4800) as f32).sqrt();
-        assert!((rms - std::f32::consts::FRAC_1_SQRT_2).abs() < 5e-3, "{from_hz} Hz: rms {rms}");
+        assert!(
+            out.len().abs_diff(expected_len) <= 2,
+            "{from_hz}: len {}",
+            out.len()
+        );
+        let rms = (out[2400..out.len() - 2400]
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>()
+            / (out.len() - 4800) as f32)
+            .sqrt();
+        assert!(
+            (rms - std::f32::consts::FRAC_1_SQRT_2).abs() < 5e-3,
+            "{from_hz} Hz: rms {rms}"
+        );
         if from_hz == 44_101 {
             // Sinc path: the trimmed delay is rounded to whole output samples, so only the
             // amplitude is checked sample-exactly above.

@@ -21,7 +21,10 @@ pub struct ConvertArgs {
 /// Converts, refusing to overwrite unless `--force`, and prints a one-line summary.
 pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
     if args.output.exists() && !args.force {
-        bail!("{} already exists (use --force to overwrite)", args.output.display());
+        bail!(
+            "{} already exists (use --force to overwrite)",
+            args.output.display()
+        );
     }
     if args.input == args.output {
         bail!("input and output are the same file");
@@ -38,4 +41,56 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::test_pth::{PthTensor, state_dict_pickle, write_pth_zip};
+
+    #[test]
+    fn converts_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("pytorch_model.bin");
+        let values = [1.0_f32, -2.0, 3.5];
+        let t = PthTensor {
+            name: "model.w".into(),
+            shape: vec![3],
+            storage_class: "FloatStorage",
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        write_pth_zip(
+            &input,
+            &state_dict_pickle(std::slice::from_ref(&t), &[4]),
+            &[t],
+        )
+        .expect("write");
+        let output = dir.path().join("model.safetensors");
+        let args = |force| ConvertArgs {
+            input: input.clone(),
+            output: output.clone(),
+            force,
+        };
+        assert!(run(args(false)).is_ok());
+        let loaded =
+            candle_core::safetensors::load(&output, &candle_core::Device::Cpu).expect("load");
+        let w = loaded.get("model.w").map(|t| t.to_vec1::<f32>());
+        assert!(matches!(w, Some(Ok(ref v)) if v == &values));
+        let again = run(args(false)).map_err(|e| e.to_string());
+        assert!(
+            again.as_ref().is_err_and(|e| e.contains("--force")),
+            "{again:?}"
+        );
+        assert!(run(args(true)).is_ok());
+        let missing = ConvertArgs {
+            input: dir.path().join("nope.bin"),
+            output: dir.path().join("x.safetensors"),
+            force: false,
+        };
+        let msg = run(missing).map_err(|e| format!("{e:#}"));
+        assert!(
+            msg.as_ref().is_err_and(|e| e.contains("nope.bin")),
+            "{msg:?}"
+        );
+    }
 }

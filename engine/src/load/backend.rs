@@ -31,7 +31,10 @@ impl SimpleBackend for CheckedBackend {
             );
         }
         let tensor = self.inner.get_unchecked(name, dtype, dev).map_err(|e| {
-            candle_core::Error::Msg(format!("checkpoint {}: tensor '{name}': {e}", self.path.display()))
+            candle_core::Error::Msg(format!(
+                "checkpoint {}: tensor '{name}': {e}",
+                self.path.display()
+            ))
         })?;
         if tensor.shape() != &expected {
             candle_core::bail!(
@@ -46,10 +49,16 @@ impl SimpleBackend for CheckedBackend {
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
         if !self.inner.contains_tensor(name) {
-            candle_core::bail!("checkpoint {}: missing tensor '{name}'", self.path.display());
+            candle_core::bail!(
+                "checkpoint {}: missing tensor '{name}'",
+                self.path.display()
+            );
         }
         self.inner.get_unchecked(name, dtype, dev).map_err(|e| {
-            candle_core::Error::Msg(format!("checkpoint {}: tensor '{name}': {e}", self.path.display()))
+            candle_core::Error::Msg(format!(
+                "checkpoint {}: tensor '{name}': {e}",
+                self.path.display()
+            ))
         })
     }
 

@@ -42,7 +42,10 @@ fn safetensors_dtype_name(dtype: DType) -> Option<&'static str> {
 pub fn convert_pth_to_safetensors(input: &Path, output: &Path) -> Result<ConvertReport> {
     let ckpt = Checkpoint::open(input, &candle_core::Device::Cpu)?;
     if ckpt.format() != CheckpointFormat::PyTorchZip {
-        return Err(checkpoint_err(input, "not a PyTorch zip checkpoint (already safetensors?)"));
+        return Err(checkpoint_err(
+            input,
+            "not a PyTorch zip checkpoint (already safetensors?)",
+        ));
     }
     // Header: sorted keys (safetensors' own order), offsets in file order.
     let mut header = serde_json::Map::new();
@@ -52,7 +55,10 @@ pub fn convert_pth_to_safetensors(input: &Path, output: &Path) -> Result<Convert
     for meta in ckpt.tensors() {
         let dtype = output_dtype(meta.dtype);
         let Some(dtype_name) = safetensors_dtype_name(dtype) else {
-            return Err(checkpoint_err(input, format!("tensor '{}': unsupported dtype {:?}", meta.name, meta.dtype)));
+            return Err(checkpoint_err(
+                input,
+                format!("tensor '{}': unsupported dtype {:?}", meta.name, meta.dtype),
+            ));
         };
         if dtype != meta.dtype {
             num_converted_to_f32 += 1;
@@ -64,7 +70,8 @@ pub fn convert_pth_to_safetensors(input: &Path, output: &Path) -> Result<Convert
         );
         offset += num_bytes;
     }
-    let mut header_bytes = serde_json::to_vec(&header).map_err(|e| Error::Other(format!("header: {e}")))?;
+    let mut header_bytes =
+        serde_json::to_vec(&header).map_err(|e| Error::Other(format!("header: {e}")))?;
     while header_bytes.len() % 8 != 0 {
         header_bytes.push(b' ');
     }
@@ -73,7 +80,9 @@ pub fn convert_pth_to_safetensors(input: &Path, output: &Path) -> Result<Convert
     let file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     let write_err = |e: std::io::Error| Error::io(&partial, e);
-    writer.write_all(&(header_bytes.len() as u64).to_le_bytes()).map_err(write_err)?;
+    writer
+        .write_all(&(header_bytes.len() as u64).to_le_bytes())
+        .map_err(write_err)?;
     writer.write_all(&header_bytes).map_err(write_err)?;
     for meta in ckpt.tensors() {
         let dtype = output_dtype(meta.dtype);
@@ -83,7 +92,14 @@ pub fn convert_pth_to_safetensors(input: &Path, output: &Path) -> Result<Convert
             .flatten_all()?;
         let expected = meta.shape.iter().product::<usize>();
         if tensor.elem_count() != expected {
-            return Err(checkpoint_err(input, format!("tensor '{}': read {} values, expected {expected}", meta.name, tensor.elem_count())));
+            return Err(checkpoint_err(
+                input,
+                format!(
+                    "tensor '{}': read {} values, expected {expected}",
+                    meta.name,
+                    tensor.elem_count()
+                ),
+            ));
         }
         match dtype {
             DType::F32 => write_values(&mut writer, &tensor.to_vec1::<f32>()?, f32::to_le_bytes),
@@ -97,7 +113,11 @@ pub fn convert_pth_to_safetensors(input: &Path, output: &Path) -> Result<Convert
     writer.flush().map_err(write_err)?;
     drop(writer);
     std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
-    Ok(ConvertReport { num_tensors: ckpt.tensors().len(), num_converted_to_f32, num_data_bytes: offset })
+    Ok(ConvertReport {
+        num_tensors: ckpt.tensors().len(),
+        num_converted_to_f32,
+        num_data_bytes: offset,
+    })
 }
 
 fn write_values<T: Copy, const N: usize>(

@@ -17,7 +17,12 @@ pub fn hub_cache_roots() -> Vec<PathBuf> {
         roots.push(PathBuf::from(cache));
     }
     if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        roots.push(PathBuf::from(home).join(".cache").join("huggingface").join("hub"));
+        roots.push(
+            PathBuf::from(home)
+                .join(".cache")
+                .join("huggingface")
+                .join("hub"),
+        );
     }
     roots
 }
@@ -25,18 +30,24 @@ pub fn hub_cache_roots() -> Vec<PathBuf> {
 /// The local folder of `repo_id` (e.g. `"OpenMuQ/MuQ-large-msd-iter"`): `$MUQ_MODEL_DIR` if it
 /// holds a `config.json`, else the first hit in [`hub_cache_roots`]. `None` if not downloaded.
 pub fn find_model_dir(repo_id: &str) -> Option<PathBuf> {
-    let override_dir = std::env::var_os(MODEL_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let override_dir = std::env::var_os(MODEL_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     find_model_dir_in(repo_id, override_dir.as_deref(), &hub_cache_roots())
 }
 
 /// [`find_model_dir`] with explicit inputs (for tests and callers with their own settings).
 /// Within a cache root, the snapshot named by `refs/main` wins; otherwise the most recently
 /// modified snapshot with a `config.json`.
-pub fn find_model_dir_in(repo_id: &str, override_dir: Option<&Path>, roots: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(dir) = override_dir {
-        if dir.join("config.json").is_file() {
-            return Some(dir.to_path_buf());
-        }
+pub fn find_model_dir_in(
+    repo_id: &str,
+    override_dir: Option<&Path>,
+    roots: &[PathBuf],
+) -> Option<PathBuf> {
+    if let Some(dir) = override_dir
+        && dir.join("config.json").is_file()
+    {
+        return Some(dir.to_path_buf());
     }
     let (org, name) = repo_id.split_once('/')?;
     let is_plain = |s: &str| {
@@ -46,7 +57,9 @@ pub fn find_model_dir_in(repo_id: &str, override_dir: Option<&Path>, roots: &[Pa
         return None;
     }
     let folder = format!("models--{org}--{name}");
-    roots.iter().find_map(|root| snapshot_in(&root.join(&folder)))
+    roots
+        .iter()
+        .find_map(|root| snapshot_in(&root.join(&folder)))
 }
 
 fn snapshot_in(repo_dir: &Path) -> Option<PathBuf> {
@@ -64,7 +77,10 @@ fn snapshot_in(repo_dir: &Path) -> Option<PathBuf> {
         if !dir.join("config.json").is_file() {
             continue;
         }
-        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
         if newest.as_ref().is_none_or(|(t, _)| modified > *t) {
             newest = Some((modified, dir));
         }

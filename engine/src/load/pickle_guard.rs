@@ -23,7 +23,10 @@ fn is_allowed_global(module_name: &str, class_name: &str) -> bool {
         "collections" => class_name == "OrderedDict",
         "torch._utils" => matches!(
             class_name,
-            "_rebuild_tensor" | "_rebuild_tensor_v2" | "_rebuild_parameter" | "_rebuild_parameter_with_state"
+            "_rebuild_tensor"
+                | "_rebuild_tensor_v2"
+                | "_rebuild_parameter"
+                | "_rebuild_parameter_with_state"
         ),
         "torch._tensor" => class_name == "_rebuild_from_type_v2",
         "torch.nn.parameter" => class_name == "Parameter",
@@ -48,7 +51,10 @@ fn is_allowed_global(module_name: &str, class_name: &str) -> bool {
 }
 
 fn checkpoint_err(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Checkpoint { path: path.to_path_buf(), msg: msg.into() }
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }
 
 /// Opens the zip, finds every `*.pkl` entry and checks its globals. Errors name the offending
@@ -73,19 +79,30 @@ pub(crate) fn check_pytorch_zip(path: &Path) -> Result<()> {
         .map(|n| n.into_owned())
         .collect();
     if !pickle_names.iter().any(|n| n.ends_with("data.pkl")) {
-        return Err(checkpoint_err(path, "no data.pkl in the archive: not a torch.save checkpoint"));
+        return Err(checkpoint_err(
+            path,
+            "no data.pkl in the archive: not a torch.save checkpoint",
+        ));
     }
     for name in pickle_names {
-        let entry = zip.by_name(&name).map_err(|e| checkpoint_err(path, format!("{name}: {e}")))?;
+        let entry = zip
+            .by_name(&name)
+            .map_err(|e| checkpoint_err(path, format!("{name}: {e}")))?;
         if entry.size() > MAX_PICKLE_BYTES {
-            return Err(checkpoint_err(path, format!("{name} is implausibly large ({} bytes)", entry.size())));
+            return Err(checkpoint_err(
+                path,
+                format!("{name} is implausibly large ({} bytes)", entry.size()),
+            ));
         }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         entry
             .take(MAX_PICKLE_BYTES)
             .read_to_end(&mut bytes)
-            .map_err(|e| checkpoint_err(path, format!("cannot read {name} (truncated file?): {e}")))?;
-        check_pickle_globals(&bytes).map_err(|msg| checkpoint_err(path, format!("{name}: {msg}")))?;
+            .map_err(|e| {
+                checkpoint_err(path, format!("cannot read {name} (truncated file?): {e}"))
+            })?;
+        check_pickle_globals(&bytes)
+            .map_err(|msg| checkpoint_err(path, format!("{name}: {msg}")))?;
     }
     Ok(())
 }
@@ -96,14 +113,19 @@ pub(crate) fn check_pickle_globals(bytes: &[u8]) -> std::result::Result<(), Stri
     let mut reader = Cursor::new(bytes);
     let mut stack = Stack::empty();
     loop {
-        let done = stack.read(&mut reader).map_err(|e| format!("malformed pickle: {e}"))?;
-        if let Some(Object::Class { module_name, class_name }) = stack.stack().last() {
-            if !is_allowed_global(module_name, class_name) {
-                return Err(format!(
-                    "refusing pickle global `{module_name}.{class_name}`: only torch tensor/storage \
-                     rebuild classes and collections.OrderedDict are allowed in a weights file"
-                ));
-            }
+        let done = stack
+            .read(&mut reader)
+            .map_err(|e| format!("malformed pickle: {e}"))?;
+        if let Some(Object::Class {
+            module_name,
+            class_name,
+        }) = stack.stack().last()
+            && !is_allowed_global(module_name, class_name)
+        {
+            return Err(format!(
+                "refusing pickle global `{module_name}.{class_name}`: only torch tensor/storage \
+                 rebuild classes and collections.OrderedDict are allowed in a weights file"
+            ));
         }
         if done {
             return Ok(());

@@ -84,15 +84,21 @@ pub(crate) fn malicious_pickle(marker: &Path) -> Vec<u8> {
 }
 
 /// Writes `archive/data.pkl` + `archive/data/<i>` (stored, like torch does) to `path`.
-pub(crate) fn write_pth_zip(path: &Path, pickle: &[u8], tensors: &[PthTensor]) -> std::io::Result<()> {
+pub(crate) fn write_pth_zip(
+    path: &Path,
+    pickle: &[u8],
+    tensors: &[PthTensor],
+) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
     let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let to_io = |e: zip::result::ZipError| std::io::Error::other(e.to_string());
     zip.start_file("archive/data.pkl", options).map_err(to_io)?;
     zip.write_all(pickle)?;
     for (idx, t) in tensors.iter().enumerate() {
-        zip.start_file(format!("archive/data/{idx}"), options).map_err(to_io)?;
+        zip.start_file(format!("archive/data/{idx}"), options)
+            .map_err(to_io)?;
         zip.write_all(&t.bytes)?;
     }
     zip.start_file("archive/version", options).map_err(to_io)?;

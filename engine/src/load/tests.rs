@@ -19,14 +19,27 @@ fn write_sample_bin(path: &Path) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let b: Vec<f32> = vec![1.5, -0.25, 3.0];
     let h: Vec<f32> = vec![0.5, -1.0, 2.0, 0.125];
     let tensors = vec![
-        PthTensor { name: "model.layer.weight".into(), shape: vec![3, 4], storage_class: "FloatStorage", bytes: f32_bytes(&w) },
-        PthTensor { name: "model.layer.bias".into(), shape: vec![3], storage_class: "FloatStorage", bytes: f32_bytes(&b) },
+        PthTensor {
+            name: "model.layer.weight".into(),
+            shape: vec![3, 4],
+            storage_class: "FloatStorage",
+            bytes: f32_bytes(&w),
+        },
+        PthTensor {
+            name: "model.layer.bias".into(),
+            shape: vec![3],
+            storage_class: "FloatStorage",
+            bytes: f32_bytes(&b),
+        },
         PthTensor {
             name: "model.half".into(),
             shape: vec![2, 2],
             storage_class: "HalfStorage",
             // IEEE half bits of 0.5, -1.0, 2.0, 0.125.
-            bytes: [0x3800_u16, 0xBC00, 0x4000, 0x3000].iter().flat_map(|b| b.to_le_bytes()).collect(),
+            bytes: [0x3800_u16, 0xBC00, 0x4000, 0x3000]
+                .iter()
+                .flat_map(|b| b.to_le_bytes())
+                .collect(),
         },
         PthTensor {
             name: "model.bn.num_batches_tracked".into(),
@@ -60,19 +73,32 @@ fn handwritten_bin_loads_and_converts_equal_to_safetensors() {
     let ckpt = Checkpoint::open(&bin, &Device::Cpu).expect("open .bin");
     assert_eq!(ckpt.format(), CheckpointFormat::PyTorchZip);
     assert_eq!(ckpt.tensors().len(), 4);
-    let nbt = ckpt.tensors().iter().find(|t| t.name.ends_with("num_batches_tracked"));
+    let nbt = ckpt
+        .tensors()
+        .iter()
+        .find(|t| t.name.ends_with("num_batches_tracked"));
     assert!(nbt.is_some_and(|t| t.dtype == DType::I64 && t.shape.is_empty()));
     for (name, shape, values) in &reference {
         let t = ckpt.require(name, shape).expect("require");
         assert_eq!(t.dtype(), DType::F32);
-        assert_eq!(&t.flatten_all().and_then(|t| t.to_vec1::<f32>()).expect("values"), values);
+        assert_eq!(
+            &t.flatten_all()
+                .and_then(|t| t.to_vec1::<f32>())
+                .expect("values"),
+            values
+        );
     }
 
     // Reference safetensors written by candle from the same values.
     let st = dir.path().join("reference.safetensors");
     let map: HashMap<String, Tensor> = reference
         .iter()
-        .map(|(n, s, v)| (n.clone(), Tensor::from_vec(v.clone(), s.as_slice(), &Device::Cpu).expect("tensor")))
+        .map(|(n, s, v)| {
+            (
+                n.clone(),
+                Tensor::from_vec(v.clone(), s.as_slice(), &Device::Cpu).expect("tensor"),
+            )
+        })
         .collect();
     candle_core::safetensors::save(&map, &st).expect("save");
 
@@ -83,14 +109,25 @@ fn handwritten_bin_loads_and_converts_equal_to_safetensors() {
     let from_conv = Checkpoint::open(&converted, &Device::Cpu).expect("open converted");
     let from_ref = Checkpoint::open(&st, &Device::Cpu).expect("open reference");
     for (name, shape, _) in &reference {
-        let a = from_conv.require(name, shape).and_then(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?));
-        let b = from_ref.require(name, shape).and_then(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?));
+        let a = from_conv
+            .require(name, shape)
+            .and_then(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?));
+        let b = from_ref
+            .require(name, shape)
+            .and_then(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?));
         assert_eq!(a.expect("converted"), b.expect("reference"), "{name}");
     }
     let nbt = candle_core::safetensors::load(&converted, &Device::Cpu).expect("load");
-    let nbt = nbt.get("model.bn.num_batches_tracked").expect("int tensor kept");
+    let nbt = nbt
+        .get("model.bn.num_batches_tracked")
+        .expect("int tensor kept");
     assert_eq!(nbt.dtype(), DType::I64);
-    assert_eq!(nbt.flatten_all().and_then(|t| t.to_vec1::<i64>()).expect("i64"), vec![7]);
+    assert_eq!(
+        nbt.flatten_all()
+            .and_then(|t| t.to_vec1::<i64>())
+            .expect("i64"),
+        vec![7]
+    );
 }
 
 #[test]
@@ -100,18 +137,35 @@ fn shape_and_missing_key_errors_name_key_shapes_and_file() {
     write_sample_bin(&bin);
     let ckpt = Checkpoint::open(&bin, &Device::Cpu).expect("open");
     let msg = err_text(ckpt.require("model.layer.weight", &[4, 3]));
-    assert!(msg.contains("model.layer.weight") && msg.contains("[3, 4]") && msg.contains("[4, 3]"), "{msg}");
+    assert!(
+        msg.contains("model.layer.weight") && msg.contains("[3, 4]") && msg.contains("[4, 3]"),
+        "{msg}"
+    );
     assert!(msg.contains("pytorch_model.bin"), "{msg}");
     let msg = err_text(ckpt.require("model.nope", &[1]));
     assert!(msg.contains("missing tensor 'model.nope'"), "{msg}");
 
     // The same through the VarBuilder the model code uses.
     let vb = ckpt.var_builder().pp("model").pp("layer");
-    let msg = vb.get((5, 4), "weight").err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(msg.contains("model.layer.weight") && msg.contains("[3, 4]") && msg.contains("[5, 4]"), "{msg}");
+    let msg = vb
+        .get((5, 4), "weight")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("model.layer.weight") && msg.contains("[3, 4]") && msg.contains("[5, 4]"),
+        "{msg}"
+    );
     assert!(msg.contains("pytorch_model.bin"), "{msg}");
-    let msg = vb.get(3, "nothing").err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(msg.contains("missing tensor 'model.layer.nothing'"), "{msg}");
+    let msg = vb
+        .get(3, "nothing")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("missing tensor 'model.layer.nothing'"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -125,7 +179,12 @@ fn malicious_pickle_is_refused_and_never_executed() {
     assert!(!marker.exists());
 
     // A valid-looking state dict with one hostile value hidden inside.
-    let t = PthTensor { name: "w".into(), shape: vec![1], storage_class: "FloatStorage", bytes: f32_bytes(&[1.0]) };
+    let t = PthTensor {
+        name: "w".into(),
+        shape: vec![1],
+        storage_class: "FloatStorage",
+        bytes: f32_bytes(&[1.0]),
+    };
     let mut pickle = state_dict_pickle(std::slice::from_ref(&t), &[4]);
     let evil = malicious_pickle(&marker);
     // Replace the final SETITEMS+STOP by: key, os.system("touch ...") call, SETITEMS, STOP.
@@ -138,7 +197,10 @@ fn malicious_pickle_is_refused_and_never_executed() {
     let msg = err_text(Checkpoint::open(&sneaky, &Device::Cpu));
     assert!(msg.contains("os.system"), "{msg}");
     assert!(!marker.exists());
-    let msg = err_text(convert_pth_to_safetensors(&sneaky, &dir.path().join("out.safetensors")));
+    let msg = err_text(convert_pth_to_safetensors(
+        &sneaky,
+        &dir.path().join("out.safetensors"),
+    ));
     assert!(msg.contains("os.system"), "{msg}");
 }
 
@@ -179,7 +241,10 @@ fn damaged_files_give_errors_not_panics() {
             }
         }
     }
-    assert!(num_rejected >= 12, "only {num_rejected} damaged headers rejected");
+    assert!(
+        num_rejected >= 12,
+        "only {num_rejected} damaged headers rejected"
+    );
     let truncated = dir.path().join("truncated.safetensors");
     std::fs::write(&truncated, &good[..good.len() - 5]).expect("write");
     let _ = err_text(Checkpoint::open(&truncated, &Device::Cpu));
@@ -192,8 +257,11 @@ fn folder_prefers_safetensors_then_bin() {
     write_sample_bin(&dir.path().join(PYTORCH_BIN_FILE));
     let ckpt = Checkpoint::open(dir.path(), &Device::Cpu).expect("open folder");
     assert_eq!(ckpt.format(), CheckpointFormat::PyTorchZip);
-    convert_pth_to_safetensors(&dir.path().join(PYTORCH_BIN_FILE), &dir.path().join(SAFETENSORS_FILE))
-        .expect("convert");
+    convert_pth_to_safetensors(
+        &dir.path().join(PYTORCH_BIN_FILE),
+        &dir.path().join(SAFETENSORS_FILE),
+    )
+    .expect("convert");
     let ckpt = Checkpoint::open(dir.path(), &Device::Cpu).expect("open folder");
     assert_eq!(ckpt.format(), CheckpointFormat::Safetensors);
     let vb = open_checkpoint(dir.path(), &Device::Cpu).expect("vb");
@@ -212,23 +280,38 @@ fn hugging_face_cache_layout_is_found() {
         snap
     };
     let roots = vec![root.path().join("missing"), cache.clone()];
-    assert_eq!(find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", None, &roots), None);
+    assert_eq!(
+        find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", None, &roots),
+        None
+    );
 
     let old = make_snapshot("aaaa1111");
     std::thread::sleep(std::time::Duration::from_millis(20));
     let newer = make_snapshot("bbbb2222");
     // No refs/main: the newest snapshot.
-    assert_eq!(find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", None, &roots), Some(newer));
+    assert_eq!(
+        find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", None, &roots),
+        Some(newer)
+    );
     // refs/main wins.
     std::fs::create_dir_all(repo.join("refs")).expect("mkdir");
     std::fs::write(repo.join("refs").join("main"), b"aaaa1111\n").expect("write");
-    assert_eq!(find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", None, &roots), Some(old.clone()));
+    assert_eq!(
+        find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", None, &roots),
+        Some(old.clone())
+    );
     // Override with a config.json wins; one without falls through to the cache.
     let custom = root.path().join("custom");
     std::fs::create_dir_all(&custom).expect("mkdir");
-    assert_eq!(find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", Some(&custom), &roots), Some(old));
+    assert_eq!(
+        find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", Some(&custom), &roots),
+        Some(old)
+    );
     std::fs::write(custom.join("config.json"), b"{}").expect("write");
-    assert_eq!(find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", Some(&custom), &roots), Some(custom));
+    assert_eq!(
+        find_model_dir_in("OpenMuQ/MuQ-large-msd-iter", Some(&custom), &roots),
+        Some(custom)
+    );
     // Malformed repo ids.
     for bad in ["OpenMuQ", "../x", "a/../b", "a/b/c", ""] {
         assert_eq!(find_model_dir_in(bad, None, &roots), None, "{bad}");

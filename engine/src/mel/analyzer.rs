@@ -5,8 +5,8 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use super::filterbank::{SparseFilterbank, melscale_fbanks, periodic_hann};
 use super::MelConfig;
+use super::filterbank::{SparseFilterbank, melscale_fbanks, periodic_hann};
 
 /// `AmplitudeToDB`'s `amin` (torchaudio default).
 const AMIN_POWER: f32 = 1e-10;
@@ -33,9 +33,21 @@ impl MelKernel {
         let n_freqs = cfg.n_fft / 2 + 1;
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
         let window: Arc<[f32]> = periodic_hann(cfg.n_fft).into();
-        let fb = melscale_fbanks(n_freqs, cfg.f_min_hz, cfg.f_max_hz, cfg.n_mels, cfg.sample_rate_hz);
+        let fb = melscale_fbanks(
+            n_freqs,
+            cfg.f_min_hz,
+            cfg.f_max_hz,
+            cfg.n_mels,
+            cfg.sample_rate_hz,
+        );
         let fb_sparse = Arc::new(SparseFilterbank::from_dense(&fb, n_freqs, cfg.n_mels));
-        Self { cfg, fft, window, fb_dense: fb.into(), fb_sparse }
+        Self {
+            cfg,
+            fft,
+            window,
+            fb_dense: fb.into(),
+            fb_sparse,
+        }
     }
 }
 
@@ -60,7 +72,13 @@ impl FrameAnalyzer {
         let spectrum = kernel.fft.make_output_vec();
         let scratch = kernel.fft.make_scratch_vec();
         let power = vec![0.0; spectrum.len()];
-        Self { kernel, input, spectrum, scratch, power }
+        Self {
+            kernel,
+            input,
+            spectrum,
+            scratch,
+            power,
+        }
     }
 
     /// The shared constants.

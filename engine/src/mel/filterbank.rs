@@ -12,7 +12,9 @@ pub(crate) fn periodic_hann(len: usize) -> Vec<f32> {
     // torch builds a symmetric window of len + 1 points and drops the last one; the scalar factor
     // 2π / (len + 1 - 1) is computed in double and applied to the float32 `arange` as float32.
     let factor = (std::f64::consts::PI * 2.0 / len as f64) as f32;
-    (0..len).map(|n| (n as f32 * factor).cos() * -0.5 + 0.5).collect()
+    (0..len)
+        .map(|n| (n as f32 * factor).cos() * -0.5 + 0.5)
+        .collect()
 }
 
 /// `torch.linspace(start, end, steps)` for float32: the first half counts up from `start`, the
@@ -68,8 +70,9 @@ pub(crate) fn melscale_fbanks(
     let mut fb = vec![0.0_f32; n_freqs * n_mels];
     for (bin_idx, &freq) in all_freqs.iter().enumerate() {
         for band_idx in 0..n_mels {
-            // slopes[i, k] = f_pts[k] - all_freqs[i]
-            let down = (-1.0 * (f_pts[band_idx] - freq)) / f_diff[band_idx];
+            // slopes[i, k] = f_pts[k] - all_freqs[i]; torch's `-1.0 * slopes` is an exact
+            // negation, and -(a - b) == b - a exactly in IEEE arithmetic.
+            let down = (freq - f_pts[band_idx]) / f_diff[band_idx];
             let up = (f_pts[band_idx + 2] - freq) / f_diff[band_idx + 1];
             fb[bin_idx * n_mels + band_idx] = 0.0_f32.max(down.min(up));
         }
@@ -116,7 +119,11 @@ impl SparseFilterbank {
                 }
                 _ => (0, 0),
             };
-            bands.push(BandSpan { first_bin_idx, weights_offset, num_bins });
+            bands.push(BandSpan {
+                first_bin_idx,
+                weights_offset,
+                num_bins,
+            });
         }
         Self { bands, weights }
     }
@@ -127,7 +134,11 @@ impl SparseFilterbank {
         for (band, out_value) in self.bands.iter().zip(out.iter_mut()) {
             let bins = &power[band.first_bin_idx..band.first_bin_idx + band.num_bins];
             let w = &self.weights[band.weights_offset..band.weights_offset + band.num_bins];
-            let acc: f64 = bins.iter().zip(w).map(|(&p, &w)| f64::from(p) * f64::from(w)).sum();
+            let acc: f64 = bins
+                .iter()
+                .zip(w)
+                .map(|(&p, &w)| f64::from(p) * f64::from(w))
+                .sum();
             *out_value = acc as f32;
         }
     }
@@ -161,7 +172,9 @@ mod tests {
         let (n_freqs, n_mels) = (1025, 128);
         let fb = melscale_fbanks(n_freqs, 0.0, 12000.0, n_mels, 24000);
         let sparse = SparseFilterbank::from_dense(&fb, n_freqs, n_mels);
-        let power: Vec<f32> = (0..n_freqs).map(|i| ((i * 37 % 101) as f32).powi(2)).collect();
+        let power: Vec<f32> = (0..n_freqs)
+            .map(|i| ((i * 37 % 101) as f32).powi(2))
+            .collect();
         let mut got = vec![0.0; n_mels];
         sparse.project(&power, &mut got);
         for band_idx in 0..n_mels {
@@ -174,4 +187,3 @@ mod tests {
         assert!(sparse.weights.len() < 3 * n_freqs);
     }
 }
-

@@ -12,7 +12,11 @@ use super::{MelConfig, MelSpectrogram, StreamingMel, normalize_in_place};
 fn golden_dir() -> PathBuf {
     match std::env::var_os("MUQ_GOLDEN_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("shared").join("golden"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("..")
+            .join("shared")
+            .join("golden"),
     }
 }
 
@@ -21,7 +25,10 @@ fn muq_cases() -> Result<Vec<PathBuf>> {
     let mut cases = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("golden dir {}", dir.display()))? {
         let path = entry?.path();
-        let is_muq = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("muq_"));
+        let is_muq = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("muq_"));
         if is_muq && path.join("expected.safetensors").is_file() {
             cases.push(path);
         }
@@ -32,29 +39,53 @@ fn muq_cases() -> Result<Vec<PathBuf>> {
 }
 
 fn load_expected(case: &Path) -> Result<HashMap<String, Tensor>> {
-    Ok(candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu)?)
+    Ok(candle_core::safetensors::load(
+        case.join("expected.safetensors"),
+        &Device::Cpu,
+    )?)
 }
 
 fn read_wav_f32(path: &Path) -> Result<Vec<f32>> {
     let mut reader = hound::WavReader::open(path)?;
-    ensure!(reader.spec().sample_format == hound::SampleFormat::Float, "fixture WAV is not float");
-    Ok(reader.samples::<f32>().collect::<std::result::Result<_, _>>()?)
+    ensure!(
+        reader.spec().sample_format == hound::SampleFormat::Float,
+        "fixture WAV is not float"
+    );
+    Ok(reader
+        .samples::<f32>()
+        .collect::<std::result::Result<_, _>>()?)
 }
 
 fn tolerance(case: &Path, tensor: &str) -> Result<(f32, f32)> {
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("case.json"))?)?;
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("case.json"))?)?;
     let tol = &json["tolerances"][tensor];
-    let atol = tol["recommended_atol"].as_f64().context("recommended_atol")?;
-    let rtol = tol["recommended_rtol"].as_f64().context("recommended_rtol")?;
+    let atol = tol["recommended_atol"]
+        .as_f64()
+        .context("recommended_atol")?;
+    let rtol = tol["recommended_rtol"]
+        .as_f64()
+        .context("recommended_rtol")?;
     Ok((atol as f32, rtol as f32))
 }
 
 /// Compares frame-major `got` (`num_frames × n_mels`) with a `(1, n_mels, F)` tensor; returns the
 /// worst `err / tol` ratio and the worst absolute error.
-fn compare_frames(got: &[f32], expected: &Tensor, n_mels: usize, atol: f32, rtol: f32) -> Result<(f32, f32)> {
+fn compare_frames(
+    got: &[f32],
+    expected: &Tensor,
+    n_mels: usize,
+    atol: f32,
+    rtol: f32,
+) -> Result<(f32, f32)> {
     let (_, exp_mels, num_frames) = expected.dims3()?;
     ensure!(exp_mels == n_mels, "n_mels {exp_mels} != {n_mels}");
-    ensure!(got.len() == n_mels * num_frames, "got {} values, expected {}", got.len(), n_mels * num_frames);
+    ensure!(
+        got.len() == n_mels * num_frames,
+        "got {} values, expected {}",
+        got.len(),
+        n_mels * num_frames
+    );
     let exp = expected.flatten_all()?.to_vec1::<f32>()?;
     let (mut worst_ratio, mut worst_abs) = (0.0_f32, 0.0_f32);
     for t in 0..num_frames {
@@ -73,21 +104,45 @@ fn window_and_filterbank_equal_torchaudio() -> Result<()> {
     let case = golden_dir().join("muq_rotary");
     let exp = load_expected(&case)?;
     let mel = MelSpectrogram::new(MelConfig::muq());
-    let window = exp.get("frontend.window").context("frontend.window")?.to_vec1::<f32>()?;
-    let worst_w = mel.window().iter().zip(&window).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let window = exp
+        .get("frontend.window")
+        .context("frontend.window")?
+        .to_vec1::<f32>()?;
+    let worst_w = mel
+        .window()
+        .iter()
+        .zip(&window)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
     assert_eq!(window.len(), mel.window().len());
     assert!(worst_w <= 1e-7, "window max err {worst_w}");
     let fb = exp.get("frontend.mel_fb").context("frontend.mel_fb")?;
     assert_eq!(fb.dims(), &[1025, 128]);
     let fb = fb.flatten_all()?.to_vec1::<f32>()?;
-    let worst_fb = mel.filterbank().iter().zip(&fb).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-    let num_exact = mel.filterbank().iter().zip(&fb).filter(|(a, b)| a == b).count();
-    println!("window max err {worst_w:e}; filterbank max err {worst_fb:e}, {num_exact}/{} bit-exact", fb.len());
+    let worst_fb = mel
+        .filterbank()
+        .iter()
+        .zip(&fb)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    let num_exact = mel
+        .filterbank()
+        .iter()
+        .zip(&fb)
+        .filter(|(a, b)| a == b)
+        .count();
+    println!(
+        "window max err {worst_w:e}; filterbank max err {worst_fb:e}, {num_exact}/{} bit-exact",
+        fb.len()
+    );
     // 99.7 % of the entries are bit-exact; the rest differ by a few float32 ulps of the band
     // edges (PyTorch's vectorised linspace/pow), at most ~1.4e-5 on weights of order 1, which
     // moves mel_db by < 1e-4 dB (the fixture tolerance is 1e-3 dB).
     assert!(worst_fb <= 2e-5, "filterbank max err {worst_fb}");
-    assert!(num_exact * 100 >= fb.len() * 99, "only {num_exact} bit-exact filterbank entries");
+    assert!(
+        num_exact * 100 >= fb.len() * 99,
+        "only {num_exact} bit-exact filterbank entries"
+    );
     Ok(())
 }
 
@@ -96,9 +151,14 @@ fn mel_db_and_mel_norm_equal_fixtures() -> Result<()> {
     for case in muq_cases()? {
         let exp = load_expected(&case)?;
         let wav = read_wav_f32(&case.join("input.wav"))?;
-        let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("config.json"))?)?;
-        let mean = config["stat"]["melspec_2048_mean"].as_f64().context("stat mean")? as f32;
-        let std = config["stat"]["melspec_2048_std"].as_f64().context("stat std")? as f32;
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("config.json"))?)?;
+        let mean = config["stat"]["melspec_2048_mean"]
+            .as_f64()
+            .context("stat mean")? as f32;
+        let std = config["stat"]["melspec_2048_std"]
+            .as_f64()
+            .context("stat std")? as f32;
 
         let mel = MelSpectrogram::new(MelConfig::muq());
         let frames = mel.mel_db(&wav)?;
@@ -121,13 +181,19 @@ fn mel_db_and_mel_norm_equal_fixtures() -> Result<()> {
         streaming.finish(|_, f| streamed.extend_from_slice(f))?;
         let (ratio_s, _) = compare_frames(&streamed, mel_db, frames.n_mels, atol, rtol)?;
 
-        let name = case.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_owned();
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_owned();
         println!(
             "mel {name}: mel_db max abs err {abs_db:e} (err/tol {ratio_db:.3}), mel_norm max abs err \
              {abs_n:e} (err/tol {ratio_n:.3}), streaming mel_db err/tol {ratio_s:.3}"
         );
         if ratio_db > 1.0 || ratio_n > 1.0 || ratio_s > 1.0 {
-            bail!("{name}: mel outside tolerance (db {ratio_db}, norm {ratio_n}, streaming {ratio_s})");
+            bail!(
+                "{name}: mel outside tolerance (db {ratio_db}, norm {ratio_n}, streaming {ratio_s})"
+            );
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Incremental mel frontend: push samples in chunks of any size, get the batch frames.
 
-use super::analyzer::{FrameAnalyzer, MelKernel};
 use super::MelConfig;
+use super::analyzer::{FrameAnalyzer, MelKernel};
 use crate::{Error, Result};
 
 /// Streaming version of [`super::MelSpectrogram::mel_db`].
@@ -35,6 +35,17 @@ pub struct StreamingMel {
     frame_out: Vec<f32>,
     /// Non-finite samples replaced by 0 since construction (not reset by `finish`).
     num_non_finite: u64,
+}
+
+impl std::fmt::Debug for StreamingMel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamingMel")
+            .field("cfg", &self.cfg())
+            .field("num_received", &self.num_received)
+            .field("next_frame_idx", &self.next_frame_idx)
+            .field("num_non_finite", &self.num_non_finite)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamingMel {
@@ -207,7 +218,11 @@ impl StreamingMel {
                 }
             }
             // The retained range always covers the support (see the type docs); 0 is a guard.
-            *dst = usize::try_from(idx - origin).ok().and_then(|i| buf.get(i)).copied().unwrap_or(0.0);
+            *dst = usize::try_from(idx - origin)
+                .ok()
+                .and_then(|i| buf.get(i))
+                .copied()
+                .unwrap_or(0.0);
         }
     }
 
@@ -221,7 +236,9 @@ impl StreamingMel {
     fn compact(&mut self) {
         let cfg = self.cfg();
         let earliest = (self.next_frame_idx * cfg.hop_length).saturating_sub(cfg.pad_samples());
-        let shift = earliest.saturating_sub(self.buf_origin_idx).min(self.buf.len());
+        let shift = earliest
+            .saturating_sub(self.buf_origin_idx)
+            .min(self.buf.len());
         self.buf.copy_within(shift.., 0);
         self.buf.truncate(self.buf.len() - shift);
         self.buf_origin_idx += shift;
@@ -244,7 +261,11 @@ mod tests {
             .collect()
     }
 
-    fn stream_in_chunks(mel: &mut StreamingMel, wav: &[f32], sizes: &mut dyn FnMut() -> usize) -> Vec<f32> {
+    fn stream_in_chunks(
+        mel: &mut StreamingMel,
+        wav: &[f32],
+        sizes: &mut dyn FnMut() -> usize,
+    ) -> Vec<f32> {
         let mut out = Vec::new();
         let mut expected_idx = 0;
         let mut collect = |idx: usize, frame: &[f32]| {
@@ -265,7 +286,11 @@ mod tests {
 
     fn assert_close(got: &[f32], expected: &[f32]) {
         assert_eq!(got.len(), expected.len());
-        let worst = got.iter().zip(expected).map(|(a, b)| (a - b).abs()).fold(0.0_f32, f32::max);
+        let worst = got
+            .iter()
+            .zip(expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0_f32, f32::max);
         assert!(worst <= 1e-5, "max |stream - batch| = {worst}");
     }
 

@@ -10,6 +10,7 @@ pub mod attention;
 pub mod config;
 pub mod conformer;
 pub mod conv_stem;
+pub mod flops;
 pub mod position;
 pub mod streaming;
 
@@ -66,6 +67,13 @@ impl Muq {
             conformer: ConformerEncoder::new(cfg, vb.pp("conformer"))?,
             device: vb.device().clone(),
         })
+    }
+
+    /// Loads a MuQ model folder: `config.json` plus `model.safetensors` or `pytorch_model.bin`.
+    pub fn load(dir: &std::path::Path, device: &Device) -> Result<Self> {
+        let cfg = MuqConfig::from_file(&dir.join("config.json"))?;
+        let vb = crate::load::open_checkpoint(dir, device)?;
+        Ok(Self::new(&cfg, vb)?)
     }
 
     /// The model's configuration.

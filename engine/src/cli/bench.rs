@@ -1,0 +1,131 @@
+//! `muq bench`: times the real-size MuQ architecture with seeded random weights (no download).
+//! Prints one JSON line.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use candle_core::{Device, Tensor};
+use clap::Args;
+
+use super::proc_stats::{cpu_seconds, median, peak_rss_mb};
+use crate::models::muq::flops::forward_flops;
+use crate::models::muq::{Muq, MuqConfig, StreamingMuq};
+use crate::nn::random_init::random_var_builder;
+
+/// Arguments of `muq bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Architecture: `muq-large` (OpenMuQ/MuQ-large-msd-iter).
+    #[arg(long, default_value = "muq-large")]
+    pub arch: String,
+    /// Use seeded random weights (the only mode: no checkpoint is read).
+    #[arg(long)]
+    pub random_weights: bool,
+    /// Audio length of one forward, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Worker threads (sets RAYON_NUM_THREADS; default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also time the streaming encoder: one hop of this many seconds over a `--seconds` window.
+    #[arg(long)]
+    pub hop_s: Option<f64>,
+    /// Timed runs (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+fn test_signal(num_samples: usize) -> Vec<f32> {
+    (0..num_samples)
+        .map(|i| {
+            let t = i as f32 / 24_000.0;
+            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.1 * (2.0 * std::f32::consts::PI * 3111.0 * t).sin()
+        })
+        .collect()
+}
+
+/// Runs `muq bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    if args.arch != "muq-large" {
+        bail!("--arch {:?}: only `muq-large` is known", args.arch);
+    }
+    if !args.random_weights {
+        bail!("pass --random-weights: the benchmark builds the architecture with seeded random weights");
+    }
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        // SAFETY: set before any worker thread exists; nothing else reads the environment concurrently.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+    if !(args.seconds.is_finite() && args.seconds >= 1.0 && args.seconds <= 600.0) {
+        bail!("--seconds {}: must be within 1..=600", args.seconds);
+    }
+    let runs = args.runs.max(1);
+    let device = Device::Cpu;
+    let cfg = MuqConfig::muq_large_msd_iter();
+    let t_build = Instant::now();
+    let model = Muq::new(&cfg, random_var_builder(2025, &device))?;
+    let build_s = t_build.elapsed().as_secs_f64();
+    let spt = cfg.samples_per_token();
+    let num_samples = ((args.seconds * 24_000.0) as usize / spt) * spt;
+    let wav = test_signal(num_samples + args.hop_s.map_or(0, |h| (h * 24_000.0) as usize + spt));
+    let input = Tensor::from_slice(&wav[..num_samples], (1, num_samples), &device)?;
+
+    model.forward(&input)?; // warm-up
+    let (mut walls, mut cpus, mut stems) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (t0, c0) = (Instant::now(), cpu_seconds());
+        let mel = model.mel_norm(&wav[..num_samples])?;
+        let conv_out = model.conv().forward(&mel)?;
+        stems.push(t0.elapsed().as_secs_f64());
+        let _ = model.conformer().forward_debug(&conv_out, false)?;
+        walls.push(t0.elapsed().as_secs_f64());
+        cpus.push(cpu_seconds() - c0);
+    }
+    let (stem_flop, conformer_flop) = forward_flops(&cfg, num_samples / cfg.hop_length);
+    let gflop = (stem_flop + conformer_flop) / 1e9;
+    let wall_s = median(walls);
+    let mut report = serde_json::json!({
+        "arch": args.arch,
+        "seconds": num_samples as f64 / 24_000.0,
+        "threads": args.threads.unwrap_or_else(candle_core::utils::get_num_threads),
+        "build_s": build_s,
+        "wall_s": wall_s,
+        "stem_wall_s": median(stems),
+        "cpu_s": median(cpus),
+        "gflop": gflop,
+        "stem_gflop": stem_flop / 1e9,
+        "gflop_per_s": gflop / wall_s,
+        "runs": runs,
+    });
+    if let Some(hop_s) = args.hop_s {
+        if !(hop_s.is_finite() && hop_s > 0.0 && hop_s < args.seconds) {
+            bail!("--hop-s {hop_s}: must be within (0, --seconds)");
+        }
+        let hop = ((hop_s * 24_000.0) as usize / spt).max(1) * spt;
+        let mut streaming = StreamingMuq::new(model.clone());
+        streaming.forward_window(&wav[..num_samples], 0)?; // fills the cache
+        let mut hops = Vec::new();
+        let mut stats = streaming.last_stats();
+        for _ in 0..runs {
+            // Window 0 (cache rebuilt), then the timed window one hop later.
+            let (prev, next) = (0, hop);
+            streaming.forward_window(&wav[prev..prev + num_samples], prev as u64)?;
+            let t0 = Instant::now();
+            streaming.forward_window(&wav[next..next + num_samples], next as u64)?;
+            hops.push(t0.elapsed().as_secs_f64());
+            stats = streaming.last_stats();
+        }
+        let hop_wall = median(hops);
+        report["hop_s"] = serde_json::json!(hop as f64 / 24_000.0);
+        report["hop_wall_s"] = serde_json::json!(hop_wall);
+        report["hop_vs_full"] = serde_json::json!(hop_wall / wall_s);
+        report["hop_stem_tokens"] = serde_json::json!(stats.num_stem_tokens);
+        report["hop_cached_tokens"] = serde_json::json!(stats.num_cached_tokens);
+    }
+    report["peak_rss_mb"] = serde_json::json!(peak_rss_mb());
+    println!("{report}");
+    Ok(())
+}
