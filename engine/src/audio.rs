@@ -4,13 +4,17 @@
 
 mod decode;
 mod resample;
+mod stream;
 
+#[cfg(test)]
+mod test_flac;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 
-pub use resample::resample;
+pub use resample::{ChunkResampler, resample};
+pub use stream::AudioReader;
 
 use crate::Result;
 
@@ -41,18 +45,25 @@ impl DecodedAudio {
 /// Decodes `path` and mixes it down to mono at the file's own sample rate.
 ///
 /// Errors (with the path in the message) for missing, unreadable, empty, truncated or
-/// unsupported files and for files without audio samples.
+/// unsupported files and for files without audio samples. Holds the whole signal: for long
+/// files use [`AudioReader`].
 pub fn load_mono(path: impl AsRef<Path>) -> Result<DecodedAudio> {
-    decode::decode_mono(path.as_ref())
+    read_all(AudioReader::open(path, None)?)
 }
 
-/// [`load_mono`], then [`resample`] to [`MUQ_SAMPLE_RATE_HZ`] (identity if already 24 kHz).
+/// [`load_mono`] resampled to [`MUQ_SAMPLE_RATE_HZ`] (identity if already 24 kHz); equal to
+/// [`resample`] of [`load_mono`].
 pub fn load_mono_24k(path: impl AsRef<Path>) -> Result<DecodedAudio> {
-    let audio = load_mono(path)?;
-    let samples = resample(&audio.samples, audio.sample_rate_hz, MUQ_SAMPLE_RATE_HZ)?;
+    read_all(AudioReader::open(path, Some(MUQ_SAMPLE_RATE_HZ))?)
+}
+
+fn read_all(mut reader: AudioReader) -> Result<DecodedAudio> {
+    let mut samples = Vec::new();
+    while reader.read_chunk(&mut samples)? {}
     Ok(DecodedAudio {
         samples,
-        sample_rate_hz: MUQ_SAMPLE_RATE_HZ,
-        ..audio
+        sample_rate_hz: reader.sample_rate_hz(),
+        num_source_channels: reader.num_source_channels(),
+        num_non_finite: reader.num_non_finite(),
     })
 }

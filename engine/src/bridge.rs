@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn bad_sample_rates_and_capacities_are_errors() {
         for sample_rate_hz in [0.0_f32, -1.0, f32::NAN, f32::INFINITY, 1.0e9] {
-            assert!(ring_capacity_for(sample_rate_hz).is_err(), "{sample_rate_hz}");
+            assert!(
+                ring_capacity_for(sample_rate_hz).is_err(),
+                "{sample_rate_hz}"
+            );
         }
         assert!(new(0).is_err());
         assert!(new(MAX_RING_CAPACITY_SAMPLES + 1).is_err());

@@ -8,7 +8,9 @@ mod bench;
 mod bench_text;
 mod convert;
 mod embed;
+mod embed_mulan;
 mod fetch;
+mod inspect;
 mod proc_stats;
 mod similarity;
 mod text;
@@ -31,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Convert a PyTorch checkpoint (pytorch_model.bin) to safetensors (f32).
     Convert(convert::ConvertArgs),
+    /// List a checkpoint's tensors (name, dtype, shape).
+    Inspect(inspect::InspectArgs),
     /// MuQ hidden states of an audio file, saved as safetensors.
     Embed(embed::EmbedArgs),
     /// MuQ-MuLan text latents of one or more queries (JSON lines).
@@ -50,6 +54,7 @@ impl Command {
     pub fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Convert(args) => convert::run(args),
+            Command::Inspect(args) => inspect::run(args),
             Command::Embed(args) => embed::run(args),
             Command::Text(args) => text::run(args),
             Command::Similarity(args) => similarity::run(args),

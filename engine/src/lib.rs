@@ -1,6 +1,7 @@
 //! MuQ Live's engine: streaming mel, the MuQ and MuQ-MuLan ports on candle, model
 //! loading, the analysis worker and the readout heads. No plugin or GUI dependency.
 
+pub mod analysis;
 pub mod audio;
 pub mod bridge;
 pub mod cli;

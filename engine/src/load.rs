@@ -89,9 +89,7 @@ impl Checkpoint {
             }
             CheckpointFormat::PyTorchZip => {
                 pickle_guard::check_pytorch_zip(&path)?;
-                let pth = candle_core::pickle::PthTensors::new(&path, None).map_err(|e| {
-                    checkpoint_err(&path, format!("invalid PyTorch checkpoint: {e}"))
-                })?;
+                let pth = pickle_guard::read_pth_checked(&path)?;
                 let metas = pth
                     .tensor_infos()
                     .values()

@@ -15,9 +15,7 @@ mod run_loop;
 pub use analyzer::{AnalysisSettings, Analyzer, SettingsSource};
 pub use level::{LevelMeter, amplitude_to_dbfs};
 
-use crate::bridge::{
-    self, Command, CommandSender, EngineSnapshot, SnapshotReader, WorkerFeed,
-};
+use crate::bridge::{self, Command, CommandSender, EngineSnapshot, SnapshotReader, WorkerFeed};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,8 +86,14 @@ pub fn spawn(setup: WorkerSetup) -> Result<(Worker, EngineLink)> {
         .name("muq-worker".into())
         .spawn(move || state.run(&thread_stop))
         .map_err(Error::WorkerSpawn)?;
-    let worker = Worker { stop_requested, thread: Some(thread) };
-    let link = EngineLink { snapshot: snapshot_reader, commands: command_sender };
+    let worker = Worker {
+        stop_requested,
+        thread: Some(thread),
+    };
+    let link = EngineLink {
+        snapshot: snapshot_reader,
+        commands: command_sender,
+    };
     Ok((worker, link))
 }
 
@@ -102,7 +106,9 @@ impl Worker {
 
     /// Whether the thread is still running.
     pub fn is_running(&self) -> bool {
-        self.thread.as_ref().is_some_and(|thread| !thread.is_finished())
+        self.thread
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
     }
 
     fn stop_and_join(&mut self) -> Result<()> {

@@ -18,30 +18,38 @@ fn key_config_sweep() -> anyhow::Result<()> {
     println!("rendered {} clips in {:.1} s", clips.len(), started.elapsed().as_secs_f32());
     let base = KeyConfig::offline();
     let mut configs: Vec<(String, KeyConfig)> = Vec::new();
-    for kind in ProfileKind::ALL {
-        configs.push((format!("{kind:?}"), KeyConfig { profile: ProfileChoice::Builtin(kind), ..base.clone() }));
-    }
-    for bass_weight in [0.0, 0.25, 1.0] {
-        configs.push((format!("bass {bass_weight}"), KeyConfig { bass_weight, ..base.clone() }));
-    }
-    for harmonics in [2, 4] {
-        configs.push((format!("template harmonics {harmonics}"), KeyConfig { template_harmonics: harmonics, ..base.clone() }));
-    }
-    for exponent in [0.5, 2.0] {
-        let chroma = ChromaConfig { magnitude_exponent: exponent, ..ChromaConfig::default() };
-        configs.push((format!("magnitude^{exponent}"), KeyConfig { chroma, ..base.clone() }));
-    }
-    for suppression in [0.5, 0.9] {
-        let chroma = ChromaConfig { harmonic_suppression: suppression, ..ChromaConfig::default() };
-        configs.push((format!("harmonic suppression {suppression}"), KeyConfig { chroma, ..base.clone() }));
-    }
-    for (name, cfg) in configs {
-        let mut tally = MirexTally::default();
-        for (spec, clip) in specs.iter().zip(&clips) {
-            let readout = estimate_key_with(clip, sample_rate_hz as f32, cfg.clone())?;
-            tally.add(readout.key, spec.key);
+    let ensemble = ProfileChoice::Ensemble(vec![ProfileKind::KrumhanslKessler, ProfileKind::Edma, ProfileKind::Shaath]);
+    for profile in [ProfileChoice::Builtin(ProfileKind::KrumhanslKessler), ProfileChoice::Builtin(ProfileKind::Edma), ensemble] {
+        for (frame_floor, exponent) in [(0.1, 1.0), (0.2, 0.5), (0.15, 1.0)] {
+            let chroma = ChromaConfig { frame_floor, magnitude_exponent: exponent, harmonic_suppression: 0.5, ..ChromaConfig::default() };
+            configs.push((
+                format!("{profile:?} floor {frame_floor} exp {exponent}").replace("Builtin", ""),
+                KeyConfig { profile: profile.clone(), bass_weight: 0.0, chroma, ..base.clone() },
+            ));
         }
-        println!("{name:32} {tally}");
     }
+    let results = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let idx = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((name, cfg)) = configs.get(idx) else { break };
+                let mut tally = MirexTally::default();
+                for (spec, clip) in specs.iter().zip(&clips) {
+                    if let Ok(readout) = estimate_key_with(clip, sample_rate_hz as f32, cfg.clone()) {
+                        tally.add(readout.key, spec.key);
+                    }
+                }
+                println!("{name:36} {tally}");
+                if let Ok(mut r) = results.lock() {
+                    r.push((tally.score(), name.clone()));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("best: {:?}", results.first());
     Ok(())
 }

@@ -137,8 +137,7 @@ fn inner_configs_and_tokenizer_are_found_in_a_fake_hub_cache() {
         std::fs::copy(src.join(f), model_dir.path().join(f)).unwrap();
     }
     let err = MulanFiles::locate_with_caches(model_dir.path(), &[cache.path().to_path_buf()])
-        .err()
-        .expect("nothing in the cache yet")
+        .expect_err("nothing in the cache yet")
         .to_string();
     assert!(err.contains("config.json of audio model"), "{err}");
     for (repo, files) in [("muq-tiny", vec!["config.json"]), ("xlm-roberta-tiny", vec!["config.json", "tokenizer.json"])] {
@@ -212,4 +211,55 @@ fn precompiled_normalizer_of_real_xlmr_tokenizers_is_supported() {
     let upper = with_map.encode("Xylophone", 64).unwrap().ids;
     assert_eq!(upper, with_map.encode("xylophone", 64).unwrap().ids, "the charsmap must map X to x");
     assert_ne!(plain.encode("Xylophone", 64).unwrap().ids, plain.encode("xylophone", 64).unwrap().ids);
+}
+
+fn muq_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_muq")).args(args).output().unwrap()
+}
+
+#[test]
+fn cli_text_similarity_and_offline_fetch() {
+    let dir = case_dir();
+    let dir_s = dir.to_str().unwrap();
+    let long: String = "drums ".repeat(1700);
+    let out = muq_cli(&["text", "--model", dir_s, "calm ambient pads ♫", &long]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let exp = candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let want = exp["text_latent_single.3"].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let got: Vec<f32> = serde_json::from_value(lines[0]["latent"].clone()).unwrap();
+    assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5));
+    assert_eq!(lines[1]["truncated"], true);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+
+    let wav = dir.join("input.wav");
+    let out = muq_cli(&["similarity", "--model", dir_s, "--audio", wav.to_str().unwrap(), "--text", "piano", "--text", "drums"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 3); // header + 2 scores
+
+    let out = muq_cli(&["text", "--model", dir_s, " "]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+
+    let cache = tempfile::tempdir().unwrap();
+    let t0 = std::time::Instant::now();
+    let out = muq_cli(&["fetch", "--cache-dir", cache.path().to_str().unwrap(), "--endpoint", "http://127.0.0.1:1"]);
+    assert!(!out.status.success());
+    assert!(t0.elapsed().as_secs() < 10);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("resolve/main/tokenizer.json") && err.contains("models--OpenMuQ--MuQ-MuLan-large"), "{err}");
+}
+
+#[test]
+fn model_can_move_to_a_worker_thread() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<MuqMulan>();
+    let model = load();
+    let latent = std::thread::spawn(move || model.text_latent("calm piano").map(|l| l.latent.dims().to_vec()))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(latent, vec![1, 16]);
 }

@@ -14,8 +14,8 @@ use muq_engine::bridge::{Command, EngineSnapshot};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug_egui::{
-    EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier,
-    baseview, create_egui_editor,
+    EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier, baseview,
+    create_egui_editor,
 };
 use std::sync::Arc;
 

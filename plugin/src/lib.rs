@@ -5,7 +5,7 @@ pub mod editor;
 pub mod params;
 
 use editor::{EditorLink, MuqEditor};
-use muq_engine::bridge::{self, AudioTap};
+use muq_engine::bridge::{self, AudioTap, Command};
 use muq_engine::worker::{self, Worker, WorkerSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
@@ -75,13 +75,23 @@ impl MuqLive {
         let capacity_samples = bridge::ring_capacity_for(sample_rate_hz)?;
         let (tap, feed) = bridge::new(capacity_samples)?;
         let repaint = self.repaint.clone();
-        let (worker, link) = worker::spawn(WorkerSetup {
+        let (worker, mut link) = worker::spawn(WorkerSetup {
             sample_rate_hz,
             feed,
             settings: self.params.clone(),
             analyzers: Vec::new(),
             on_publish: Some(Box::new(move || repaint.request_repaint())),
         })?;
+        // The persisted fields (restored before activation) configure the new worker's analyzers.
+        let initial = [
+            Command::SetModelDir(self.params.model_dir.read().clone()),
+            Command::SetTextQueries(self.params.text_queries.read().clone()),
+        ];
+        for command in initial {
+            if let Err(command) = link.send(command) {
+                nice_log!("MuQ Live: the new worker refused {command:?}");
+            }
+        }
         self.editor_link.replace(link);
         self.tap = Some(tap);
         self.worker = Some(worker);

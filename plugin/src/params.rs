@@ -44,12 +44,18 @@ pub struct MuqParams {
 
 /// The window parameter's range, in seconds.
 pub fn window_range() -> FloatRange {
-    FloatRange::Linear { min: MIN_WINDOW_S, max: MAX_WINDOW_S }
+    FloatRange::Linear {
+        min: MIN_WINDOW_S,
+        max: MAX_WINDOW_S,
+    }
 }
 
 /// The hop parameter's range, in seconds.
 pub fn hop_range() -> FloatRange {
-    FloatRange::Linear { min: MIN_HOP_S, max: MAX_HOP_S }
+    FloatRange::Linear {
+        min: MIN_HOP_S,
+        max: MAX_HOP_S,
+    }
 }
 
 impl Default for MuqParams {
@@ -97,7 +103,11 @@ mod tests {
     #[test]
     fn parameter_ids_are_stable() {
         let params = MuqParams::default();
-        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+        let ids: Vec<String> = params
+            .param_map()
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
         assert_eq!(ids, ["analysis", "window", "hop"]);
     }
 }

@@ -55,7 +55,9 @@ pub struct LoadedClap {
 }
 
 fn cstr(value: Option<&CStr>) -> String {
-    value.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    value
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl LoadedClap {
@@ -64,10 +66,16 @@ impl LoadedClap {
         // SAFETY: loading runs the library's initialisers; we load only our own plugin.
         let entry = unsafe { PluginEntry::load(path) }
             .map_err(|err| anyhow::anyhow!("cannot load {}: {err:?}", path.display()))?;
-        let factory = entry.get_plugin_factory().context("the entry has no plugin factory")?;
+        let factory = entry
+            .get_plugin_factory()
+            .context("the entry has no plugin factory")?;
         let descriptors: Vec<_> = factory.plugin_descriptors().collect();
         if descriptors.len() != 1 {
-            bail!("expected exactly one plugin in {}, found {}", path.display(), descriptors.len());
+            bail!(
+                "expected exactly one plugin in {}, found {}",
+                path.display(),
+                descriptors.len()
+            );
         }
         let d = &descriptors[0];
         let descriptor = DescriptorInfo {
@@ -75,18 +83,32 @@ impl LoadedClap {
             name: cstr(d.name()),
             vendor: cstr(d.vendor()),
             version: cstr(d.version()),
-            features: d.features().map(|f| f.to_string_lossy().into_owned()).collect(),
+            features: d
+                .features()
+                .map(|f| f.to_string_lossy().into_owned())
+                .collect(),
         };
         Ok(Self { entry, descriptor })
     }
 
     /// Creates a new instance of the plugin.
     pub fn instantiate(&self) -> Result<ClapInstance> {
-        let host_info = HostInfo::new("MuQ Live test host", "MuQ Live", "https://example.invalid", "0.1")
-            .map_err(|err| anyhow::anyhow!("host info: {err:?}"))?;
+        let host_info = HostInfo::new(
+            "MuQ Live test host",
+            "MuQ Live",
+            "https://example.invalid",
+            "0.1",
+        )
+        .map_err(|err| anyhow::anyhow!("host info: {err:?}"))?;
         let id = std::ffi::CString::new(self.descriptor.id.clone())?;
-        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared, |_| (), &self.entry, &id, &host_info)
-            .map_err(|err| anyhow::anyhow!("cannot instantiate: {err:?}"))?;
+        let instance = PluginInstance::<TestHost>::new(
+            |_| TestHostShared,
+            |_| (),
+            &self.entry,
+            &id,
+            &host_info,
+        )
+        .map_err(|err| anyhow::anyhow!("cannot instantiate: {err:?}"))?;
         Ok(ClapInstance { instance })
     }
 }
@@ -98,11 +120,17 @@ pub struct ClapInstance {
 
 impl ClapInstance {
     fn params_ext(&mut self) -> Result<PluginParams> {
-        self.instance.plugin_handle().get_extension().context("the plugin has no params extension")
+        self.instance
+            .plugin_handle()
+            .get_extension()
+            .context("the plugin has no params extension")
     }
 
     fn state_ext(&mut self) -> Result<PluginState> {
-        self.instance.plugin_handle().get_extension().context("the plugin has no state extension")
+        self.instance
+            .plugin_handle()
+            .get_extension()
+            .context("the plugin has no state extension")
     }
 
     /// Every parameter's description.
@@ -112,10 +140,14 @@ impl ClapInstance {
         let mut out = Vec::new();
         for idx in 0..ext.count(&handle) {
             let mut buffer = ParamInfoBuffer::new();
-            let info = ext.get_info(&handle, idx, &mut buffer).with_context(|| format!("param {idx}"))?;
+            let info = ext
+                .get_info(&handle, idx, &mut buffer)
+                .with_context(|| format!("param {idx}"))?;
             out.push(ParamDescription {
                 id: info.id,
-                name: String::from_utf8_lossy(info.name).trim_end_matches('\0').to_owned(),
+                name: String::from_utf8_lossy(info.name)
+                    .trim_end_matches('\0')
+                    .to_owned(),
                 min_value: info.min_value,
                 max_value: info.max_value,
                 default_value: info.default_value,
@@ -127,7 +159,8 @@ impl ClapInstance {
     /// A parameter's current value (CLAP values of nice-plug plugins are normalised 0..1).
     pub fn param_value(&mut self, id: ClapId) -> Result<f64> {
         let ext = self.params_ext()?;
-        ext.get_value(&self.instance.plugin_handle(), id).context("get_value failed")
+        ext.get_value(&self.instance.plugin_handle(), id)
+            .context("get_value failed")
     }
 
     /// The plugin's saved state.
@@ -142,8 +175,11 @@ impl ClapInstance {
     /// Loads a saved state.
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
         let ext = self.state_ext()?;
-        ext.load(&self.instance.plugin_handle(), &mut std::io::Cursor::new(bytes))
-            .map_err(|err| anyhow::anyhow!("state load: {err}"))
+        ext.load(
+            &self.instance.plugin_handle(),
+            &mut std::io::Cursor::new(bytes),
+        )
+        .map_err(|err| anyhow::anyhow!("state load: {err}"))
     }
 
     /// Activates at `sample_rate_hz`, runs `input` (one `Vec` per channel) through the plugin in
@@ -203,7 +239,9 @@ impl ClapInstance {
             let input_audio = input_ports.with_input_buffers([AudioPortBuffer {
                 latency: 0,
                 channels: AudioPortBufferType::f32_input_only(
-                    in_block.iter_mut().map(|b| InputChannel::variable(&mut b[..len])),
+                    in_block
+                        .iter_mut()
+                        .map(|b| InputChannel::variable(&mut b[..len])),
                 ),
             }]);
             let mut output_audio = output_ports.with_output_buffers([AudioPortBuffer {
@@ -220,7 +258,9 @@ impl ClapInstance {
                 Some(steady_time),
                 None,
             ) {
-                result = Err(anyhow::anyhow!("process block {block_idx} ({len} frames): {err:?}"));
+                result = Err(anyhow::anyhow!(
+                    "process block {block_idx} ({len} frames): {err:?}"
+                ));
                 break;
             }
             for (channel, block) in output.iter_mut().zip(&out_block) {

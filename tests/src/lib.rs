@@ -14,7 +14,10 @@ pub const BUNDLE_NAME: &str = "muq-live";
 
 /// The workspace root (the parent of this crate's folder).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
@@ -22,7 +25,11 @@ pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
-            if dir.is_absolute() { dir } else { workspace_root().join(dir) }
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
         }
         None => workspace_root().join("target"),
     }
@@ -30,7 +37,9 @@ pub fn target_dir() -> PathBuf {
 
 /// `target/bundled/<name>.<extension>`, or an error that says how to build it.
 fn bundle(extension: &str) -> Result<PathBuf> {
-    let path = target_dir().join("bundled").join(format!("{BUNDLE_NAME}.{extension}"));
+    let path = target_dir()
+        .join("bundled")
+        .join(format!("{BUNDLE_NAME}.{extension}"));
     if !path.exists() {
         bail!(
             "{} does not exist: run `cargo xtask bundle muq-live --release` first (scripts/test.sh \
@@ -51,19 +60,35 @@ pub fn vst3_bundle() -> Result<PathBuf> {
     bundle("vst3")
 }
 
-/// The debug build of the plugin library (`target/debug/libmuq_live.so` on Linux), which has
-/// nice-plug's `assert_process_allocs` active: any allocation in `process()` aborts the host.
+/// The debug build of the plugin library (`libmuq_live.so` on Linux), which has nice-plug's
+/// `assert_process_allocs` active: any allocation in `process()` aborts the host.
+///
+/// Cargo writes it to `target/debug/deps/` when this crate's tests build it as a dependency and
+/// to `target/debug/` for `cargo build -p muq-live`; the newer of the two is used.
 pub fn debug_plugin_library() -> Result<PathBuf> {
     let file_name = format!(
         "{}muq_live{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     );
-    let path = target_dir().join("debug").join(file_name);
-    if !path.exists() {
-        bail!("{} does not exist: run `cargo build` first", path.display());
-    }
-    Ok(path)
+    let debug_dir = target_dir().join("debug");
+    [
+        debug_dir.join("deps").join(&file_name),
+        debug_dir.join(&file_name),
+    ]
+    .into_iter()
+    .filter_map(|path| {
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+        Some((modified, path))
+    })
+    .max()
+    .map(|(_, path)| path)
+    .with_context(|| {
+        format!(
+            "no debug {file_name} under {}: run `cargo build`",
+            debug_dir.display()
+        )
+    })
 }
 
 /// The workspace's Python virtualenv interpreter (`.venv/bin/python`), or `MUQ_LIVE_PYTHON`.
@@ -112,18 +137,27 @@ pub fn assert_bit_exact(expected: &[f32], actual: &[f32], what: &str) -> Result<
         .zip(actual)
         .position(|(e, a)| e.to_bits() != a.to_bits());
     if let Some(idx) = mismatch {
-        bail!("{what}: sample {idx} is {:e}, expected {:e}", actual[idx], expected[idx]);
+        bail!(
+            "{what}: sample {idx} is {:e}, expected {:e}",
+            actual[idx],
+            expected[idx]
+        );
     }
     Ok(())
 }
 
 /// Runs a command and returns its stdout, failing with its output when it exits non-zero.
 pub fn run_checked(command: &mut std::process::Command) -> Result<String> {
-    let output = command.output().with_context(|| format!("could not run {command:?}"))?;
+    let output = command
+        .output()
+        .with_context(|| format!("could not run {command:?}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("{command:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", output.status);
+        bail!(
+            "{command:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            output.status
+        );
     }
     Ok(stdout)
 }

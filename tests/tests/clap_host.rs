@@ -15,7 +15,10 @@ const SAMPLE_RATES_HZ: [f64; 3] = [44_100.0, 48_000.0, 96_000.0];
 const BLOCK_SIZES: [usize; 4] = [1, 64, 511, 4096];
 
 fn param<'a>(params: &'a [ParamDescription], name: &str) -> Result<&'a ParamDescription> {
-    params.iter().find(|p| p.name == name).with_context(|| format!("no parameter named {name}"))
+    params
+        .iter()
+        .find(|p| p.name == name)
+        .with_context(|| format!("no parameter named {name}"))
 }
 
 fn check_descriptor(clap: &LoadedClap) {
@@ -25,7 +28,11 @@ fn check_descriptor(clap: &LoadedClap) {
     assert_eq!(d.vendor, "MuQ Live developers");
     assert_eq!(d.version, env!("CARGO_PKG_VERSION"));
     for feature in ["audio-effect", "analyzer", "utility", "stereo", "mono"] {
-        assert!(d.features.iter().any(|f| f == feature), "feature {feature} missing: {:?}", d.features);
+        assert!(
+            d.features.iter().any(|f| f == feature),
+            "feature {feature} missing: {:?}",
+            d.features
+        );
     }
 }
 
@@ -36,7 +43,12 @@ fn check_params(instance: &mut ClapInstance) -> Result<()> {
     for p in &params {
         assert_eq!((p.min_value, p.max_value), (0.0, 1.0), "{p:?}");
         let value = instance.param_value(p.id)?;
-        assert!((value - p.default_value).abs() < 1e-9, "{} = {value}, default {}", p.name, p.default_value);
+        assert!(
+            (value - p.default_value).abs() < 1e-9,
+            "{} = {value}, default {}",
+            p.name,
+            p.default_value
+        );
     }
     assert_eq!(param(&params, "Analysis")?.default_value, 1.0);
     // Window: 10 s on a 2..30 s linear range.
@@ -49,14 +61,18 @@ fn check_passthrough(instance: &mut ClapInstance, what: &str) -> Result<()> {
     for sample_rate_hz in SAMPLE_RATES_HZ {
         // Enough frames to run every block size several times, plus a ragged tail.
         let num_frames = 3 * BLOCK_SIZES.iter().sum::<usize>() + 333;
-        let input: Vec<Vec<f32>> = (0..2).map(|c| test_signal(num_frames, c, sample_rate_hz as f32)).collect();
+        let input: Vec<Vec<f32>> = (0..2)
+            .map(|c| test_signal(num_frames, c, sample_rate_hz as f32))
+            .collect();
         for block_sizes in [&BLOCK_SIZES[..], &[1], &[64], &[511], &[4096]] {
             let output = instance.process(sample_rate_hz, block_sizes, &input, &[])?;
             for (channel_idx, (out, inp)) in output.iter().zip(&input).enumerate() {
                 assert_bit_exact(
                     inp,
                     out,
-                    &format!("{what}: {sample_rate_hz} Hz, blocks {block_sizes:?}, channel {channel_idx}"),
+                    &format!(
+                        "{what}: {sample_rate_hz} Hz, blocks {block_sizes:?}, channel {channel_idx}"
+                    ),
                 )?;
             }
         }
@@ -73,17 +89,31 @@ fn check_state_round_trip(clap: &LoadedClap) -> Result<()> {
     let hop = param(&params, "Hop")?.id;
     let input = vec![test_signal(512, 0, 48_000.0), test_signal(512, 1, 48_000.0)];
     // nice-plug applies host parameter events during process(), as a DAW would send them.
-    first.process(48_000.0, &[64], &input, &[(analysis, 0.0), (window, 1.0), (hop, 0.5)])?;
+    first.process(
+        48_000.0,
+        &[64],
+        &input,
+        &[(analysis, 0.0), (window, 1.0), (hop, 0.5)],
+    )?;
     assert_eq!(first.param_value(analysis)?, 0.0);
     assert_eq!(first.param_value(window)?, 1.0);
 
     let mut state = decode_state(&first.save_state()?)?;
-    let fields = state.get_mut("fields").and_then(|f| f.as_object_mut()).context("no fields in state")?;
+    let fields = state
+        .get_mut("fields")
+        .and_then(|f| f.as_object_mut())
+        .context("no fields in state")?;
     assert!(fields.contains_key("text-queries"), "{fields:?}");
     assert!(fields.contains_key("model-dir"), "{fields:?}");
     // Persisted fields are JSON strings inside the JSON state.
-    fields.insert("text-queries".into(), serde_json::Value::String(r#"["solo piano","distorted guitar"]"#.into()));
-    fields.insert("model-dir".into(), serde_json::Value::String(r#""/models/muq""#.into()));
+    fields.insert(
+        "text-queries".into(),
+        serde_json::Value::String(r#"["solo piano","distorted guitar"]"#.into()),
+    );
+    fields.insert(
+        "model-dir".into(),
+        serde_json::Value::String(r#""/models/muq""#.into()),
+    );
     let edited = encode_state(&state)?;
 
     let mut second = clap.instantiate()?;
@@ -96,7 +126,10 @@ fn check_state_round_trip(clap: &LoadedClap) -> Result<()> {
     assert_bit_exact(&input[0], &output[0], "after state load")?;
 
     let resaved = decode_state(&second.save_state()?)?;
-    assert_eq!(resaved["fields"]["text-queries"], r#"["solo piano","distorted guitar"]"#);
+    assert_eq!(
+        resaved["fields"]["text-queries"],
+        r#"["solo piano","distorted guitar"]"#
+    );
     assert_eq!(resaved["fields"]["model-dir"], r#""/models/muq""#);
     assert_eq!(resaved["params"], state["params"]);
     Ok(())
@@ -104,7 +137,9 @@ fn check_state_round_trip(clap: &LoadedClap) -> Result<()> {
 
 /// nice-plug's CLAP state: a little-endian u64 length, then that many bytes of JSON.
 fn decode_state(bytes: &[u8]) -> Result<serde_json::Value> {
-    let (length, json) = bytes.split_at_checked(8).context("state shorter than its header")?;
+    let (length, json) = bytes
+        .split_at_checked(8)
+        .context("state shorter than its header")?;
     let length = u64::from_le_bytes(length.try_into()?);
     assert_eq!(length, json.len() as u64, "state length header");
     serde_json::from_slice(json).context("state is not JSON")

@@ -28,7 +28,12 @@ fn allocation_inside_the_guard_aborts() -> anyhow::Result<()> {
     }
     let exe = std::env::current_exe()?;
     let output = std::process::Command::new(exe)
-        .args(["--exact", "allocation_inside_the_guard_aborts", "--test-threads=1", "--nocapture"])
+        .args([
+            "--exact",
+            "allocation_inside_the_guard_aborts",
+            "--test-threads=1",
+            "--nocapture",
+        ])
         .env(CANARY_ENV, "1")
         .output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -37,7 +42,10 @@ fn allocation_inside_the_guard_aborts() -> anyhow::Result<()> {
         "an allocation inside assert_no_alloc did not abort; is nice-plug's \
          assert_process_allocs feature on and is this a debug build?\n{stderr}"
     );
-    assert!(stderr.contains("memory allocation"), "unexpected failure: {stderr}");
+    assert!(
+        stderr.contains("memory allocation"),
+        "unexpected failure: {stderr}"
+    );
     Ok(())
 }
 
@@ -123,10 +131,13 @@ fn process_without_allocating(layout_idx: usize, sample_rate_hz: f32) -> anyhow:
     assert!(plugin.is_worker_running());
     plugin.reset();
 
-    let inputs: Vec<Vec<f32>> =
-        (0..num_channels).map(|c| test_signal(8192, c, sample_rate_hz)).collect();
+    let inputs: Vec<Vec<f32>> = (0..num_channels)
+        .map(|c| test_signal(8192, c, sample_rate_hz))
+        .collect();
     let mut channels = inputs.clone();
-    let mut context = FakeProcessContext { transport: Transport::new(sample_rate_hz) };
+    let mut context = FakeProcessContext {
+        transport: Transport::new(sample_rate_hz),
+    };
     let mut num_frames_total = 0;
     for &block_len in &BLOCK_SIZES {
         for (channel, input) in channels.iter_mut().zip(&inputs) {
@@ -142,7 +153,10 @@ fn process_without_allocating(layout_idx: usize, sample_rate_hz: f32) -> anyhow:
                     }
                 });
             }
-            let mut aux = AuxiliaryBuffers { inputs: &mut [], outputs: &mut [] };
+            let mut aux = AuxiliaryBuffers {
+                inputs: &mut [],
+                outputs: &mut [],
+            };
             assert_no_alloc(|| plugin.process(&mut buffer, &mut aux, &mut context))
         };
         assert!(matches!(status, ProcessStatus::Normal));
@@ -168,7 +182,10 @@ fn process_without_allocating(layout_idx: usize, sample_rate_hz: f32) -> anyhow:
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    assert!((snapshot.seconds_captured - expected_s).abs() < 1e-9, "{snapshot:?}");
+    assert!(
+        (snapshot.seconds_captured - expected_s).abs() < 1e-9,
+        "{snapshot:?}"
+    );
     assert_eq!(snapshot.sample_rate_hz, sample_rate_hz);
     assert_eq!(snapshot.dropped_samples, 0);
     assert_eq!(snapshot.state, WorkerState::Running);
@@ -198,5 +215,8 @@ fn default_construction_is_cheap() {
     let _editor = plugin.editor(AsyncExecutor::new(Arc::new(|_| ()), Arc::new(|_| ())));
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     assert!(elapsed_ms < 100.0, "construction took {elapsed_ms:.1} ms");
-    assert!(!plugin.is_worker_running(), "a worker started before activate()");
+    assert!(
+        !plugin.is_worker_running(),
+        "a worker started before activate()"
+    );
 }

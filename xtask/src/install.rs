@@ -30,13 +30,17 @@ pub fn run(args: impl Iterator<Item = String>) -> Result<()> {
         )
     })?;
     for entry in entries {
-        let source = entry.with_context(|| format!("reading {}", options.bundled_dir.display()))?.path();
+        let source = entry
+            .with_context(|| format!("reading {}", options.bundled_dir.display()))?
+            .path();
         let dest_dir = match source.extension().and_then(|ext| ext.to_str()) {
             Some("clap") => &options.clap_dir,
             Some("vst3") => &options.vst3_dir,
             _ => continue,
         };
-        let Some(name) = source.file_name() else { continue };
+        let Some(name) = source.file_name() else {
+            continue;
+        };
         std::fs::create_dir_all(dest_dir)
             .with_context(|| format!("cannot create {}", dest_dir.display()))?;
         let dest = dest_dir.join(name);
@@ -71,7 +75,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options> {
             }
             other => bail!("unknown argument '{other}'\n\n{USAGE}"),
         };
-        *slot = args.next().map(PathBuf::from).with_context(|| format!("{arg} needs a folder"))?;
+        *slot = args
+            .next()
+            .map(PathBuf::from)
+            .with_context(|| format!("{arg} needs a folder"))?;
     }
     Ok(options)
 }
@@ -99,7 +106,8 @@ fn default_plugin_dirs() -> Result<(PathBuf, PathBuf)> {
 /// Copies a file or a bundle folder to `dest`, removing what was there.
 fn replace_with_copy(source: &Path, dest: &Path) -> Result<()> {
     if dest.is_dir() {
-        std::fs::remove_dir_all(dest).with_context(|| format!("cannot remove {}", dest.display()))?;
+        std::fs::remove_dir_all(dest)
+            .with_context(|| format!("cannot remove {}", dest.display()))?;
     } else if dest.exists() {
         std::fs::remove_file(dest).with_context(|| format!("cannot remove {}", dest.display()))?;
     }
@@ -108,8 +116,11 @@ fn replace_with_copy(source: &Path, dest: &Path) -> Result<()> {
 
 fn copy_recursive(source: &Path, dest: &Path) -> Result<()> {
     if source.is_dir() {
-        std::fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
-        for entry in std::fs::read_dir(source).with_context(|| format!("reading {}", source.display()))? {
+        std::fs::create_dir_all(dest)
+            .with_context(|| format!("cannot create {}", dest.display()))?;
+        for entry in
+            std::fs::read_dir(source).with_context(|| format!("reading {}", source.display()))?
+        {
             let entry = entry.with_context(|| format!("reading {}", source.display()))?;
             copy_recursive(&entry.path(), &dest.join(entry.file_name()))?;
         }
@@ -118,4 +129,38 @@ fn copy_recursive(source: &Path, dest: &Path) -> Result<()> {
             .with_context(|| format!("cannot copy {} to {}", source.display(), dest.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_folder_replaces_the_installed_copy() -> Result<()> {
+        let root = std::env::temp_dir().join(format!("muq-xtask-install-{}", std::process::id()));
+        let source = root.join("bundled/muq-live.vst3/Contents/x86_64-linux");
+        std::fs::create_dir_all(&source)?;
+        std::fs::write(source.join("muq-live.so"), b"new")?;
+        let dest = root.join("vst3/muq-live.vst3");
+        std::fs::create_dir_all(dest.join("stale"))?;
+        replace_with_copy(&root.join("bundled/muq-live.vst3"), &dest)?;
+        let copied = std::fs::read(dest.join("Contents/x86_64-linux/muq-live.so"))?;
+        let stale_left = dest.join("stale").exists();
+        std::fs::remove_dir_all(&root)?;
+        assert_eq!(copied, b"new");
+        assert!(!stale_left, "the old install was not removed");
+        Ok(())
+    }
+
+    #[test]
+    fn folders_come_from_the_flags() -> Result<()> {
+        let args = ["--clap-dir", "/c", "--vst3-dir", "/v", "--bundled-dir", "b"].map(String::from);
+        let options = parse(args.into_iter())?;
+        assert_eq!(options.clap_dir, PathBuf::from("/c"));
+        assert_eq!(options.vst3_dir, PathBuf::from("/v"));
+        assert_eq!(options.bundled_dir, PathBuf::from("b"));
+        assert!(parse(["--clap-dir".to_string()].into_iter()).is_err());
+        assert!(parse(["--bogus".to_string()].into_iter()).is_err());
+        Ok(())
+    }
 }

@@ -5,16 +5,14 @@ mod install;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    match args.next() {
-        Some(command) if command == "install" => install::run(args),
-        Some(command) => {
-            nice_plug_xtask::main_with_args("cargo xtask", std::iter::once(command).chain(args))
-        }
-        None => {
-            // Let the bundler print its usage, then ours.
-            let result = nice_plug_xtask::main_with_args("cargo xtask", std::iter::empty());
-            eprintln!("\n{}", install::USAGE);
-            result
-        }
+    let command = args.next();
+    if command.as_deref() == Some("install") {
+        return install::run(args);
     }
+    let result = nice_plug_xtask::main_with_args("cargo xtask", command.into_iter().chain(args));
+    if result.is_err() {
+        // The bundler's usage text does not know about `install`.
+        eprintln!("\n{}\n", install::USAGE);
+    }
+    result
 }

@@ -185,3 +185,108 @@ fn resample_identity_and_sine_preserved() {
         assert!(worst < 2e-3, "{from_hz} Hz: max err {worst}");
     }
 }
+
+#[test]
+fn streaming_reader_equals_whole_clip_resampling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rate, len) in [
+        (48_000_u32, 100_003_usize),
+        (44_100, 5_000),
+        (24_000, 7_777),
+        (16_000, 300),
+    ] {
+        let path = dir.path().join(format!("in_{rate}.wav"));
+        let frames: Vec<Vec<i16>> = (0..len)
+            .map(|i| {
+                let v = ((i as f32 * 0.021).sin() * 12_000.0) as i16;
+                vec![v, v / 2]
+            })
+            .collect();
+        write_wav_i16(&path, 2, rate, &frames);
+        let native = load_mono(&path).expect("load");
+        let whole = resample(&native.samples, rate, 24_000).expect("resample");
+        let streamed = load_mono_24k(&path).expect("load 24k");
+        assert_eq!(streamed.sample_rate_hz, 24_000);
+        let expected_len = (len as u64 * 24_000).div_ceil(u64::from(rate)) as usize;
+        assert_eq!(whole.len(), expected_len, "{rate}");
+        assert_eq!(streamed.samples.len(), expected_len, "{rate}");
+        let worst = whole
+            .iter()
+            .zip(&streamed.samples)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst <= 1e-6, "{rate} Hz: streamed vs whole {worst}");
+
+        // Chunk-wise reading delivers the same samples with bounded chunks.
+        let mut reader = AudioReader::open(&path, Some(24_000)).expect("open");
+        let mut all = Vec::new();
+        let mut largest_chunk = 0;
+        loop {
+            let before = all.len();
+            if !reader.read_chunk(&mut all).expect("read") {
+                break;
+            }
+            largest_chunk = largest_chunk.max(all.len() - before);
+        }
+        assert_eq!(all, streamed.samples);
+        assert!(largest_chunk <= 16_384, "chunk of {largest_chunk} samples");
+    }
+}
+
+#[test]
+fn chunked_resampler_equals_rubato_process_all() {
+    use rubato::audioadapter_buffers::direct::InterleavedSlice;
+    use rubato::{Fft, FixedSync, Resampler};
+    let input: Vec<f32> = (0..30_001)
+        .map(|i| (i as f32 * 0.0123).sin() * 0.7)
+        .collect();
+    let mut reference = Fft::<f32>::new(44_100, 24_000, 1024, 1, FixedSync::Input).expect("fft");
+    let adapter = InterleavedSlice::new(&input, 1, input.len()).expect("adapter");
+    let expected = reference
+        .process_all(&adapter, input.len(), None)
+        .expect("process_all")
+        .take_data();
+    let got = resample(&input, 44_100, 24_000).expect("resample");
+    assert_eq!(got.len(), expected.len());
+    let worst = got
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst <= 1e-6, "chunked vs process_all {worst}");
+}
+
+#[test]
+fn flac_decodes_exactly_and_truncation_is_detected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = 5000;
+    let interleaved: Vec<i16> = (0..frames)
+        .flat_map(|i| {
+            let v = ((i as f32 * 0.03).sin() * 20_000.0) as i16;
+            [v, (i % 200) as i16 - 100]
+        })
+        .collect();
+    let path = dir.path().join("tone.flac");
+    let bytes = super::test_flac::flac_bytes(&interleaved, 2, 44_100);
+    std::fs::write(&path, &bytes).expect("write");
+    let audio = load_mono(&path).expect("load flac");
+    assert_eq!(
+        (audio.sample_rate_hz, audio.num_source_channels),
+        (44_100, 2)
+    );
+    assert_eq!(audio.samples.len(), frames);
+    for (i, (&got, pair)) in audio.samples.iter().zip(interleaved.chunks(2)).enumerate() {
+        let expected = (f32::from(pair[0]) / 32768.0 + f32::from(pair[1]) / 32768.0) / 2.0;
+        assert!(
+            (got - expected).abs() < 1e-6,
+            "frame {i}: {got} vs {expected}"
+        );
+    }
+    let at_24k = load_mono_24k(&path).expect("load 24k");
+    assert_eq!(at_24k.samples.len(), (frames * 24_000).div_ceil(44_100));
+
+    let truncated = dir.path().join("truncated.flac");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    let msg = err_text(load_mono(&truncated));
+    assert!(msg.contains("truncated.flac"), "{msg}");
+}

@@ -36,7 +36,9 @@ impl CommandSender {
     /// Queues a command without waiting. When the queue is full (the worker is stuck or gone)
     /// the command is handed back in `Err`.
     pub fn send(&mut self, command: Command) -> Result<(), Command> {
-        self.producer.push(command).map_err(|rtrb::PushError::Full(command)| command)
+        self.producer
+            .push(command)
+            .map_err(|rtrb::PushError::Full(command)| command)
     }
 
     /// Whether the worker's half was dropped (the worker stopped).

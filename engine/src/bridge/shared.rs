@@ -21,14 +21,17 @@ impl TapShared {
     /// Audio thread: counts pushed and dropped samples and raises the peak. Wait-free.
     pub(crate) fn record_block(&self, num_pushed: usize, num_dropped: usize, peak_abs: f32) {
         if num_pushed > 0 {
-            self.pushed_samples.fetch_add(num_pushed as u64, Ordering::Relaxed);
+            self.pushed_samples
+                .fetch_add(num_pushed as u64, Ordering::Relaxed);
         }
         if num_dropped > 0 {
-            self.dropped_samples.fetch_add(num_dropped as u64, Ordering::Relaxed);
+            self.dropped_samples
+                .fetch_add(num_dropped as u64, Ordering::Relaxed);
         }
         // For non-negative finite floats the bit patterns order like the values, so an integer
         // max is a float max. NaN and infinity are clamped away by the caller.
-        self.peak_bits.fetch_max(peak_abs.to_bits(), Ordering::Relaxed);
+        self.peak_bits
+            .fetch_max(peak_abs.to_bits(), Ordering::Relaxed);
     }
 
     /// Total mono samples dropped because the ring was full.

@@ -59,6 +59,9 @@ pub struct EngineSnapshot {
     pub num_publishes: u64,
     /// A status line from the analyzers (e.g. model loading), empty when there is nothing to say.
     pub analyzer_status: String,
+    /// The analysis readouts (key, instruments, genre, text queries, model state), written by
+    /// [`crate::analysis::MuqAnalyzer`]; default when no such analyzer runs.
+    pub readouts: crate::analysis::Readouts,
 }
 
 impl EngineSnapshot {
@@ -118,7 +121,10 @@ mod tests {
     fn reader_sees_the_newest_publish() {
         let (mut writer, mut reader) = channel();
         assert_eq!(reader.latest(), &EngineSnapshot::default());
-        let mut snapshot = EngineSnapshot { num_publishes: 1, ..Default::default() };
+        let mut snapshot = EngineSnapshot {
+            num_publishes: 1,
+            ..Default::default()
+        };
         writer.publish(&snapshot);
         snapshot.num_publishes = 2;
         snapshot.analyzer_status.push_str("loading");

@@ -6,12 +6,14 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use candle_core::{DType, Device, Shape, Tensor};
-use candle_nn::{Init, VarBuilder, var_builder::SimpleBackend};
+use candle_core::Device;
 
 use crate::models::mulan::MulanConfig;
 use crate::models::mulan::text::TextEncoder;
 use crate::models::xlm_roberta::XlmRobertaConfig;
+use crate::nn::random_init::random_var_builder;
+
+use super::proc_stats::{median, peak_rss_mb};
 
 /// Arguments of `muq bench-text`.
 #[derive(Debug, clap::Args)]
@@ -36,61 +38,6 @@ pub struct BenchTextArgs {
     pub child: bool,
 }
 
-/// SplitMix64: a tiny seeded generator for reproducible random weights.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[-scale, scale)`.
-    fn next_f32(&mut self, scale: f32) -> f32 {
-        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-    }
-}
-
-/// Weights drawn from a seeded generator keyed by the tensor name; norm gains are 1, biases
-/// of norms 0, everything else uniform in ±0.05.
-struct SeededRandomWeights {
-    seed: u64,
-}
-
-impl SimpleBackend for SeededRandomWeights {
-    fn get(&self, s: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let n = s.elem_count();
-        let is_gain = name.ends_with("LayerNorm.weight") || name.ends_with("learned_gamma") || name.ends_with("_scale");
-        let values: Vec<f32> = if is_gain {
-            vec![1.0; n]
-        } else if name.ends_with("LayerNorm.bias") {
-            vec![0.0; n]
-        } else {
-            let key = name.bytes().fold(self.seed, |h, b| h.rotate_left(5) ^ u64::from(b));
-            let mut rng = SplitMix64(key);
-            (0..n).map(|_| rng.next_f32(0.05)).collect()
-        };
-        Tensor::from_vec(values, s, dev)?.to_dtype(dtype)
-    }
-
-    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
-        candle_core::bail!("random weights need a shape for {name}")
-    }
-
-    fn contains_tensor(&self, _: &str) -> bool {
-        true
-    }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 { xs[n / 2] } else { 0.5 * (xs[n / 2 - 1] + xs[n / 2]) }
-}
-
 /// Measures in this process: builds the model, one warm-up, `runs` timed latents.
 fn measure(args: &BenchTextArgs) -> anyhow::Result<serde_json::Value> {
     let dev = Device::Cpu;
@@ -100,12 +47,12 @@ fn measure(args: &BenchTextArgs) -> anyhow::Result<serde_json::Value> {
         bail!("--tokens must be within 2..={}", xcfg.max_tokens());
     }
     let build_start = Instant::now();
-    let vb = VarBuilder::from_backend(Box::new(SeededRandomWeights { seed: args.seed }), DType::F32, dev.clone());
+    let vb = random_var_builder(args.seed, &dev);
     let encoder = TextEncoder::new(&cfg, &xcfg, vb.pp("mulan")).context("building the text side")?;
     let build_s = build_start.elapsed().as_secs_f64();
-    let mut rng = SplitMix64(args.seed);
+    // Fixed pseudo-random ids in the sentencepiece range (5..250 000), `<s>` first, `</s>` last.
     let mut ids = vec![0u32];
-    ids.extend((0..args.tokens - 2).map(|_| 5 + (rng.next_u64() % 250_000) as u32));
+    ids.extend((0..args.tokens as u64 - 2).map(|i| 5 + ((args.seed ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as u32 % 249_995));
     ids.push(2);
     let ids = vec![ids];
     let (mut times, mut encoder_times) = (Vec::new(), Vec::new());
@@ -128,6 +75,7 @@ fn measure(args: &BenchTextArgs) -> anyhow::Result<serde_json::Value> {
         "xlmr_median_s": median(encoder_times),
         "runs_s": times,
         "build_s": build_s,
+        "peak_rss_mb": peak_rss_mb(),
         "latent_norm_sq": checksum,
     }))
 }

@@ -48,6 +48,9 @@ fn parse_layers(spec: &str, num_states: usize) -> Result<Vec<usize>> {
 
 /// Runs `muq embed`.
 pub fn run(args: EmbedArgs) -> Result<()> {
+    if super::embed_mulan::is_mulan_dir(&args.model) {
+        return super::embed_mulan::run(&args);
+    }
     let device = Device::Cpu;
     let model = Muq::load(&args.model, &device).with_context(|| format!("loading MuQ from {}", args.model.display()))?;
     let num_states = model.config().encoder_depth + 1;

@@ -36,6 +36,8 @@ pub enum ProfileChoice {
     Builtin(ProfileKind),
     /// A user-supplied profile (see [`KeyProfile::from_json_file`]).
     Custom(KeyProfile),
+    /// Several shipped profiles at once: their templates are averaged.
+    Ensemble(Vec<ProfileKind>),
 }
 
 /// Settings of the key estimator. [`KeyConfig::default`] is the live setting,
@@ -202,12 +204,20 @@ impl KeyEstimator {
         }
         cfg.validate()?;
         let frontend = ChromaFrontend::new(&cfg.chroma, sample_rate_hz)?;
-        let profile = match &cfg.profile {
-            ProfileChoice::Builtin(kind) => KeyProfile::builtin(*kind)?,
-            ProfileChoice::Custom(profile) => profile.clone(),
+        let (harmonics, decay) = (cfg.template_harmonics, cfg.template_harmonic_decay);
+        let templates = match &cfg.profile {
+            ProfileChoice::Builtin(kind) => {
+                KeyTemplates::new(&KeyProfile::builtin(*kind)?, harmonics, decay)
+            }
+            ProfileChoice::Custom(profile) => KeyTemplates::new(profile, harmonics, decay),
+            ProfileChoice::Ensemble(kinds) => {
+                let profiles =
+                    kinds.iter().map(|&k| KeyProfile::builtin(k)).collect::<Result<Vec<_>>>()?;
+                KeyTemplates::ensemble(&profiles, harmonics, decay).ok_or_else(|| {
+                    Error::Unsupported("key estimator: an ensemble needs a profile".into())
+                })?
+            }
         };
-        let templates =
-            KeyTemplates::new(&profile, cfg.template_harmonics, cfg.template_harmonic_decay);
         let average = ChromaAverage::new(cfg.smoothing_s, frontend.hop_s());
         let hysteresis = cfg.hysteresis.map(KeyHysteresis::new);
         Ok(Self {

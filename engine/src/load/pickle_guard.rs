@@ -101,8 +101,9 @@ pub(crate) fn check_pytorch_zip(path: &Path) -> Result<()> {
             .map_err(|e| {
                 checkpoint_err(path, format!("cannot read {name} (truncated file?): {e}"))
             })?;
-        check_pickle_globals(&bytes)
-            .map_err(|msg| checkpoint_err(path, format!("{name}: {msg}")))?;
+        let checked = std::panic::catch_unwind(|| check_pickle_globals(&bytes))
+            .unwrap_or_else(|_| Err("malformed pickle".to_owned()));
+        checked.map_err(|msg| checkpoint_err(path, format!("{name}: {msg}")))?;
     }
     Ok(())
 }
@@ -131,4 +132,70 @@ pub(crate) fn check_pickle_globals(bytes: &[u8]) -> std::result::Result<(), Stri
             return Ok(());
         }
     }
+}
+
+/// Parses the tensor list with candle (inside `catch_unwind`: candle indexes the pickle's tuples
+/// without bounds checks, so a malformed pickle could otherwise panic) and checks that every
+/// tensor's data lies inside its zip entry, so that a lying header can neither make the loader
+/// allocate more than the file holds nor read past the data.
+pub(crate) fn read_pth_checked(path: &Path) -> Result<candle_core::pickle::PthTensors> {
+    let parsed = std::panic::catch_unwind(|| candle_core::pickle::PthTensors::new(path, None));
+    let pth = match parsed {
+        Ok(Ok(pth)) => pth,
+        Ok(Err(e)) => {
+            return Err(checkpoint_err(
+                path,
+                format!("invalid PyTorch checkpoint: {e}"),
+            ));
+        }
+        Err(_) => {
+            return Err(checkpoint_err(
+                path,
+                "malformed PyTorch pickle (unexpected structure)",
+            ));
+        }
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| checkpoint_err(path, format!("unreadable zip: {e}")))?;
+    for info in pth.tensor_infos().values() {
+        let layout = &info.layout;
+        if !layout.is_contiguous() && !layout.is_fortran_contiguous() {
+            return Err(checkpoint_err(
+                path,
+                format!("tensor '{}' is not contiguous", info.name),
+            ));
+        }
+        let needed = layout
+            .shape()
+            .elem_count()
+            .checked_mul(info.dtype.size_in_bytes())
+            .and_then(|n| n.checked_add(layout.start_offset()));
+        let available = zip
+            .by_name(&info.path)
+            .map(|entry| entry.size())
+            .map_err(|e| {
+                checkpoint_err(
+                    path,
+                    format!(
+                        "tensor '{}': data entry {} missing: {e}",
+                        info.name, info.path
+                    ),
+                )
+            })?;
+        if needed.is_none_or(|n| n as u64 > available) {
+            return Err(checkpoint_err(
+                path,
+                format!(
+                    "tensor '{}' ({:?}, {:?}) needs more data than its entry {} holds ({available} \
+                     bytes): truncated or corrupt file",
+                    info.name,
+                    layout.dims(),
+                    info.dtype,
+                    info.path
+                ),
+            ));
+        }
+    }
+    Ok(pth)
 }

@@ -317,3 +317,87 @@ fn hugging_face_cache_layout_is_found() {
         assert_eq!(find_model_dir_in(bad, None, &roots), None, "{bad}");
     }
 }
+
+#[test]
+fn golden_fixture_checkpoint_opens_memory_mapped() {
+    let dir = std::env::var_os("MUQ_GOLDEN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("..")
+                .join("shared")
+                .join("golden")
+        });
+    let ckpt = Checkpoint::open(dir.join("muq_rotary"), &Device::Cpu).expect("open fixture folder");
+    assert_eq!(ckpt.format(), CheckpointFormat::Safetensors);
+    assert!(ckpt.path().ends_with(SAFETENSORS_FILE));
+    let nbt = ckpt
+        .tensors()
+        .iter()
+        .find(|t| t.name == "model.conv.conv.0.bn1.num_batches_tracked");
+    assert!(nbt.is_some_and(|t| t.dtype == DType::I64));
+    let w = ckpt
+        .require("model.conv.linear.weight", &[32, 256])
+        .expect("linear weight");
+    assert_eq!(w.dtype(), DType::F32);
+    let msg = err_text(ckpt.require("model.conv.linear.weight", &[1024, 16384]));
+    assert!(
+        msg.contains("[32, 256]")
+            && msg.contains("[1024, 16384]")
+            && msg.contains("model.safetensors"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn lying_or_mutated_pickles_give_errors_not_panics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Declares 10^9 floats backed by a 12-byte entry: refused before any allocation.
+    let t = PthTensor {
+        name: "huge".into(),
+        shape: vec![1_000, 1_000, 1_000],
+        storage_class: "FloatStorage",
+        bytes: f32_bytes(&[1.0, 2.0, 3.0]),
+    };
+    let pickle = state_dict_pickle(std::slice::from_ref(&t), &[4]);
+    let liar = dir.path().join("liar.bin");
+    write_pth_zip(&liar, &pickle, &[t]).expect("write");
+    let msg = err_text(Checkpoint::open(&liar, &Device::Cpu));
+    assert!(
+        msg.contains("'huge'") && msg.contains("needs more data"),
+        "{msg}"
+    );
+
+    // Every single-byte corruption of a valid pickle is either accepted or cleanly refused.
+    let good = PthTensor {
+        name: "w".into(),
+        shape: vec![2],
+        storage_class: "FloatStorage",
+        bytes: f32_bytes(&[1.0, 2.0]),
+    };
+    let pickle = state_dict_pickle(std::slice::from_ref(&good), &[4]);
+    let mut num_refused = 0;
+    for pos in 0..pickle.len() {
+        for replacement in [0x00_u8, 0x52, 0xff, pickle[pos] ^ 0x01] {
+            let mut bad = pickle.clone();
+            bad[pos] = replacement;
+            let path = dir.path().join("mutated.bin");
+            write_pth_zip(&path, &bad, std::slice::from_ref(&good)).expect("write");
+            let result = std::panic::catch_unwind(|| {
+                Checkpoint::open(&path, &Device::Cpu).map(|c| c.tensors().len())
+            });
+            assert!(
+                result.is_ok(),
+                "panic escaped for byte {pos} = {replacement:#x}"
+            );
+            if matches!(result, Ok(Err(_))) {
+                num_refused += 1;
+            }
+        }
+    }
+    assert!(
+        num_refused > pickle.len(),
+        "only {num_refused} mutations refused"
+    );
+}

@@ -10,7 +10,9 @@
 use std::path::Path;
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, embedding, layer_norm, linear};
+use candle_nn::{Embedding, LayerNorm, VarBuilder, embedding, layer_norm};
+
+use crate::nn::LinearT;
 use serde::Deserialize;
 
 use crate::Error;
@@ -100,7 +102,7 @@ impl XlmRobertaConfig {
                 self.position_embedding_type
             ));
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err("hidden_size must be a multiple of num_attention_heads".into());
         }
         if self.max_position_embeddings <= self.pad_token_id as usize + 2 {
@@ -140,21 +142,21 @@ struct Embeddings {
 }
 
 struct SelfAttention {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    query: LinearT,
+    key: LinearT,
+    value: LinearT,
 }
 
 struct Layer {
     attention: SelfAttention,
     /// `attention.output.dense`.
-    attn_out_dense: Linear,
+    attn_out_dense: LinearT,
     /// `attention.output.LayerNorm`.
     attn_out_norm: LayerNorm,
     /// `intermediate.dense`.
-    intermediate: Linear,
+    intermediate: LinearT,
     /// `output.dense`.
-    out_dense: Linear,
+    out_dense: LinearT,
     /// `output.LayerNorm`.
     out_norm: LayerNorm,
 }
@@ -187,14 +189,14 @@ impl XlmRoberta {
                 let va = vb.pp("attention");
                 Ok(Layer {
                     attention: SelfAttention {
-                        query: linear(h, h, va.pp("self").pp("query"))?,
-                        key: linear(h, h, va.pp("self").pp("key"))?,
-                        value: linear(h, h, va.pp("self").pp("value"))?,
+                        query: LinearT::new(h, h, va.pp("self").pp("query"))?,
+                        key: LinearT::new(h, h, va.pp("self").pp("key"))?,
+                        value: LinearT::new(h, h, va.pp("self").pp("value"))?,
                     },
-                    attn_out_dense: linear(h, h, va.pp("output").pp("dense"))?,
+                    attn_out_dense: LinearT::new(h, h, va.pp("output").pp("dense"))?,
                     attn_out_norm: layer_norm(h, eps, va.pp("output").pp("LayerNorm"))?,
-                    intermediate: linear(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,
-                    out_dense: linear(cfg.intermediate_size, h, vb.pp("output").pp("dense"))?,
+                    intermediate: LinearT::new(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,
+                    out_dense: LinearT::new(cfg.intermediate_size, h, vb.pp("output").pp("dense"))?,
                     out_norm: layer_norm(h, eps, vb.pp("output").pp("LayerNorm"))?,
                 })
             })

@@ -8,14 +8,23 @@
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
+use rayon::prelude::*;
+
+use super::winograd::WinogradConv;
+
 /// Bound on the im2col block, in f32 values (16 MiB).
 const MAX_COLS_VALUES: usize = 4 << 20;
 
 /// A 3×3 convolution, padding 1. Keys: `weight` (Cout, Cin, 3, 3), `bias` (Cout).
+///
+/// Stride-1 convolutions run through Winograd F(2×2, 3×3) once [`Conv2d3x3::with_fast_path`]
+/// is called; the others through im2col + GEMM.
 #[derive(Debug, Clone)]
 pub struct Conv2d3x3 {
     /// Weight as a (Cout, Cin·9) matrix; column `ci·9 + kh·3 + kw`.
     weight: Tensor,
+    /// Pre-transformed weights for stride-1 convolutions.
+    winograd: Option<WinogradConv>,
     /// Bias as (Cout, 1).
     bias: Tensor,
     num_in: usize,
@@ -29,7 +38,7 @@ impl Conv2d3x3 {
     pub fn new(num_in: usize, num_out: usize, stride: (usize, usize), vb: VarBuilder) -> Result<Self> {
         let weight = vb.get((num_out, num_in, 3, 3), "weight")?.reshape((num_out, num_in * 9))?;
         let bias = vb.get(num_out, "bias")?.reshape((num_out, 1))?;
-        Ok(Self { weight, bias, num_in, num_out, stride })
+        Ok(Self { weight, winograd: None, bias, num_in, num_out, stride })
     }
 
     /// Builds from explicit tensors (weight (Cout, Cin, 3, 3), bias (Cout)).
@@ -40,7 +49,48 @@ impl Conv2d3x3 {
         }
         let weight = weight.reshape((num_out, num_in * 9))?;
         let bias = bias.reshape((num_out, 1))?;
-        Ok(Self { weight, bias, num_in, num_out, stride })
+        Ok(Self { weight, winograd: None, bias, num_in, num_out, stride })
+    }
+
+    /// Folds a following per-channel affine map (eval BatchNorm) into weights and bias:
+    /// `scale·(W∗x + b) + shift = (scale·W)∗x + (scale·b + shift)`.
+    pub fn fold_affine(mut self, scale: &Tensor, shift: &Tensor) -> Result<Self> {
+        let scale_col = scale.reshape((self.num_out, 1))?;
+        self.weight = self.weight.broadcast_mul(&scale_col)?;
+        self.bias = (self.bias.broadcast_mul(&scale_col)? + shift.reshape((self.num_out, 1))?)?;
+        self.winograd = None;
+        Ok(self)
+    }
+
+    /// Stacks two convolutions over the same input with the same stride into one with
+    /// `Cout_a + Cout_b` outputs (one im2col and one GEMM for both).
+    pub fn stack(&self, other: &Self) -> Result<Self> {
+        if self.num_in != other.num_in || self.stride != other.stride {
+            candle_core::bail!("Conv2d3x3::stack needs the same input channels and stride");
+        }
+        Ok(Self {
+            weight: Tensor::cat(&[&self.weight, &other.weight], 0)?,
+            winograd: None,
+            bias: Tensor::cat(&[&self.bias, &other.bias], 0)?,
+            num_in: self.num_in,
+            num_out: self.num_out + other.num_out,
+            stride: self.stride,
+        })
+    }
+
+    /// Prepares the Winograd path for stride-1 convolutions (call after folding).
+    pub fn with_fast_path(mut self) -> Result<Self> {
+        if self.stride == (1, 1) {
+            let w = self.weight.reshape((self.num_out, self.num_in, 3, 3))?;
+            let b = self.bias.flatten_all()?;
+            self.winograd = Some(WinogradConv::new(&w, &b)?);
+        }
+        Ok(self)
+    }
+
+    /// Output channels.
+    pub fn num_out(&self) -> usize {
+        self.num_out
     }
 
     /// Output extent of an input extent `n` along an axis with stride `s`: ceil(n / s).
@@ -69,6 +119,10 @@ impl Conv2d3x3 {
 
     /// One item: `x` is (Cin, H, W) row-major.
     fn forward_one(&self, x: &[f32], h: usize, w: usize, device: &Device) -> Result<Tensor> {
+        if let Some(wino) = &self.winograd {
+            let out = wino.forward_one(x, h, w, device)?;
+            return Tensor::from_vec(out, (self.num_out, h, w), device);
+        }
         let (sh, sw) = self.stride;
         let (ho, wo) = (Self::out_len(h, sh), Self::out_len(w, sw));
         let k = self.num_in * 9;
@@ -81,7 +135,10 @@ impl Conv2d3x3 {
             let n = nr * wo;
             cols.clear();
             cols.resize(k * n, 0f32);
-            im2col(x, self.num_in, h, w, self.stride, r0, nr, wo, &mut cols);
+            let plane_len = h * w;
+            cols.par_chunks_mut(9 * n).enumerate().for_each(|(ci, dst)| {
+                im2col_channel(&x[ci * plane_len..(ci + 1) * plane_len], h, w, self.stride, r0, nr, wo, dst);
+            });
             let cols_t = Tensor::from_slice(&cols, (k, n), device)?;
             let y = self.weight.matmul(&cols_t)?.broadcast_add(&self.bias)?;
             let y = y.flatten_all()?.to_vec1::<f32>()?;
@@ -95,37 +152,34 @@ impl Conv2d3x3 {
     }
 }
 
-/// Fills `cols` (Cin·9, nr·wo) for output rows `r0..r0+nr`, zero padding 1.
+/// Fills one channel's 9 rows of the im2col matrix (9, nr·wo) for output rows `r0..r0+nr`,
+/// zero padding 1.
 #[allow(clippy::too_many_arguments)]
-fn im2col(
-    x: &[f32],
-    cin: usize,
+fn im2col_channel(
+    plane: &[f32],
     h: usize,
     w: usize,
     (sh, sw): (usize, usize),
     r0: usize,
     nr: usize,
     wo: usize,
-    cols: &mut [f32],
+    rows9: &mut [f32],
 ) {
     let n = nr * wo;
-    for ci in 0..cin {
-        let plane = &x[ci * h * w..(ci + 1) * h * w];
-        for kh in 0..3 {
-            for kw in 0..3 {
-                let row = &mut cols[(ci * 9 + kh * 3 + kw) * n..(ci * 9 + kh * 3 + kw + 1) * n];
-                for r in 0..nr {
-                    let hi = ((r0 + r) * sh + kh) as isize - 1;
-                    let dst = &mut row[r * wo..(r + 1) * wo];
-                    if hi < 0 || hi >= h as isize {
-                        continue; // already zero
-                    }
-                    let src = &plane[hi as usize * w..(hi as usize + 1) * w];
-                    for (c, d) in dst.iter_mut().enumerate() {
-                        let wi = (c * sw + kw) as isize - 1;
-                        if wi >= 0 && (wi as usize) < w {
-                            *d = src[wi as usize];
-                        }
+    for kh in 0..3 {
+        for kw in 0..3 {
+            let row = &mut rows9[(kh * 3 + kw) * n..(kh * 3 + kw + 1) * n];
+            for r in 0..nr {
+                let hi = ((r0 + r) * sh + kh) as isize - 1;
+                let dst = &mut row[r * wo..(r + 1) * wo];
+                if hi < 0 || hi >= h as isize {
+                    continue; // already zero
+                }
+                let src = &plane[hi as usize * w..(hi as usize + 1) * w];
+                for (c, d) in dst.iter_mut().enumerate() {
+                    let wi = (c * sw + kw) as isize - 1;
+                    if wi >= 0 && (wi as usize) < w {
+                        *d = src[wi as usize];
                     }
                 }
             }
@@ -173,7 +227,7 @@ mod tests {
                 let wt = Tensor::randn(0f32, 1.0, (cout, cin, 3, 3), &dev)?;
                 let b = Tensor::randn(0f32, 1.0, cout, &dev)?;
                 let x = Tensor::randn(0f32, 1.0, (2, cin, h, w), &dev)?;
-                let conv = Conv2d3x3::from_tensors(wt.clone(), b.clone(), s)?;
+                let conv = Conv2d3x3::from_tensors(wt.clone(), b.clone(), s)?.with_fast_path()?;
                 let y = conv.forward(&x)?;
                 let wv = wt.flatten_all()?.to_vec1::<f32>()?;
                 let bv = b.to_vec1::<f32>()?;

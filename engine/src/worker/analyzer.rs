@@ -16,7 +16,11 @@ pub struct AnalysisSettings {
 impl Default for AnalysisSettings {
     /// The design's defaults: enabled, 10 s window, 2 s hop.
     fn default() -> Self {
-        Self { enabled: true, window_s: 10.0, hop_s: 2.0 }
+        Self {
+            enabled: true,
+            window_s: 10.0,
+            hop_s: 2.0,
+        }
     }
 }
 

@@ -19,7 +19,11 @@ pub struct LevelMeter {
 
 /// Converts a linear amplitude to dBFS; 0 (silence) gives `-inf`.
 pub fn amplitude_to_dbfs(amplitude: f32) -> f32 {
-    if amplitude > 0.0 { 20.0 * amplitude.log10() } else { f32::NEG_INFINITY }
+    if amplitude > 0.0 {
+        20.0 * amplitude.log10()
+    } else {
+        f32::NEG_INFINITY
+    }
 }
 
 impl LevelMeter {
@@ -85,7 +89,9 @@ mod tests {
     #[test]
     fn full_scale_square_wave_reads_zero_dbfs() {
         let mut meter = LevelMeter::new(100);
-        let square: Vec<f32> = (0..100).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let square: Vec<f32> = (0..100)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
         meter.observe(&square);
         assert!(meter.peak_dbfs().abs() < 1e-6);
         assert!(meter.rms_dbfs().abs() < 1e-6);

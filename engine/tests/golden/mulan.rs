@@ -54,7 +54,7 @@ pub fn compare_mulan_case(case: &Case) -> Result<Checker<'_>> {
     chk.check("text_latent", &batch.latents)?;
     for (i, text) in refs.iter().enumerate() {
         let single = model.text_latent(text)?;
-        chk.check(&format!("text_input_ids_single.{i}"), &ids_tensor(&[single.ids.clone()], &dev)?)?;
+        chk.check(&format!("text_input_ids_single.{i}"), &ids_tensor(std::slice::from_ref(&single.ids), &dev)?)?;
         chk.check(&format!("text_latent_single.{i}"), &single.latent)?;
     }
     chk.check("similarity", &similarity(&audio.latent, &batch.latents)?.to_dtype(DType::F32)?)?;

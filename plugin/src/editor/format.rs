@@ -5,13 +5,22 @@ pub const METER_FLOOR_DBFS: f32 = -60.0;
 
 /// `m:ss.s` below an hour, `h:mm:ss` above; negative or non-finite input reads as `0:00.0`.
 pub fn duration(seconds: f64) -> String {
-    let seconds = if seconds.is_finite() { seconds.max(0.0) } else { 0.0 };
+    let seconds = if seconds.is_finite() {
+        seconds.max(0.0)
+    } else {
+        0.0
+    };
     if seconds < 3600.0 {
         let tenths = (seconds * 10.0).floor() as u64;
         format!("{}:{:02}.{}", tenths / 600, (tenths / 10) % 60, tenths % 10)
     } else {
         let whole = seconds.floor() as u64;
-        format!("{}:{:02}:{:02}", whole / 3600, (whole / 60) % 60, whole % 60)
+        format!(
+            "{}:{:02}:{:02}",
+            whole / 3600,
+            (whole / 60) % 60,
+            whole % 60
+        )
     }
 }
 

@@ -6,9 +6,11 @@ use muq_engine::bridge::{EngineSnapshot, WorkerState};
 /// Draws the status grid for `snapshot`. Returns true when the user asked to reset the counters.
 pub fn show(ui: &mut egui::Ui, snapshot: &EngineSnapshot) -> bool {
     let mut reset_clicked = false;
-    egui::Grid::new("muq-status").num_columns(2).spacing([16.0, 6.0]).striped(true).show(
-        ui,
-        |ui| {
+    egui::Grid::new("muq-status")
+        .num_columns(2)
+        .spacing([16.0, 6.0])
+        .striped(true)
+        .show(ui, |ui| {
             ui.label("Worker");
             ui.colored_label(state_colour(ui, snapshot.state), snapshot.state.label());
             ui.end_row();
@@ -46,7 +48,10 @@ pub fn show(ui: &mut egui::Ui, snapshot: &EngineSnapshot) -> bool {
             level_row(ui, "Input RMS", snapshot.input_rms_dbfs);
 
             ui.label("Analysis");
-            ui.label(format!("{:.1} s window, {:.2} s hop", snapshot.window_s, snapshot.hop_s));
+            ui.label(format!(
+                "{:.1} s window, {:.2} s hop",
+                snapshot.window_s, snapshot.hop_s
+            ));
             ui.end_row();
 
             if !snapshot.analyzer_status.is_empty() {
@@ -54,8 +59,7 @@ pub fn show(ui: &mut egui::Ui, snapshot: &EngineSnapshot) -> bool {
                 ui.label(&snapshot.analyzer_status);
                 ui.end_row();
             }
-        },
-    );
+        });
     reset_clicked
 }
 

@@ -47,6 +47,9 @@ pub struct ChromaConfig {
     pub harmonic_suppression: f32,
     /// Frames whose RMS level is below this (dBFS) count as silence and are skipped.
     pub silence_db: f32,
+    /// Per frame, fine bins below this fraction of the frame's strongest bin are zeroed
+    /// (keeps the sounding chord tones, drops weak partials and noise; 0 disables).
+    pub frame_floor: f32,
 }
 
 impl Default for ChromaConfig {
@@ -62,6 +65,7 @@ impl Default for ChromaConfig {
             magnitude_exponent: 1.0,
             harmonic_suppression: 0.0,
             silence_db: -80.0,
+            frame_floor: 0.0,
         }
     }
 }
@@ -90,6 +94,9 @@ impl ChromaConfig {
         }
         if !(0.0..=1.0).contains(&self.harmonic_suppression) || !self.silence_db.is_finite() {
             return bad("harmonic_suppression must be in 0..=1 and silence_db finite".into());
+        }
+        if !(0.0..1.0).contains(&self.frame_floor) {
+            return bad(format!("frame_floor {} must be in 0..1", self.frame_floor));
         }
         Ok(())
     }
@@ -324,6 +331,17 @@ impl ChromaFrontend {
                 self.frame.bass[bin_hi] += weight * frac;
             }
             total += weight;
+        }
+        if self.cfg.frame_floor > 0.0 {
+            let max_bin = self.frame.treble.iter().fold(0.0f32, |acc, &v| acc.max(v));
+            let floor = self.cfg.frame_floor * max_bin;
+            for (treble, bass) in self.frame.treble.iter_mut().zip(self.frame.bass.iter_mut()) {
+                if *treble < floor {
+                    *treble = 0.0;
+                    *bass = 0.0;
+                }
+            }
+            total = self.frame.treble.iter().sum();
         }
         if !(total > 0.0 && total.is_finite()) {
             self.frame.treble.fill(0.0);

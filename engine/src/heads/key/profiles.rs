@@ -139,6 +139,24 @@ impl KeyTemplates {
         Self { templates }
     }
 
+    /// The average of the templates of several profiles (re-normalised); `None` when empty.
+    pub fn ensemble(profiles: &[KeyProfile], num_harmonics: usize, harmonic_decay: f32) -> Option<Self> {
+        if profiles.is_empty() {
+            return None;
+        }
+        let mut templates = [[0.0; 12]; NUM_KEYS];
+        for profile in profiles {
+            let member = Self::new(profile, num_harmonics, harmonic_decay);
+            for (sum, one) in templates.iter_mut().zip(&member.templates) {
+                sum.iter_mut().zip(one).for_each(|(a, b)| *a += b);
+            }
+        }
+        templates.iter_mut().for_each(|t| {
+            normalize_zero_mean(t);
+        });
+        Some(Self { templates })
+    }
+
     /// Pearson correlation of `chroma` with each key template, written to `scores`.
     /// A constant (e.g. all-zero) chroma scores 0 everywhere. Real-time safe.
     pub fn correlate(&self, chroma: &[f32; 12], scores: &mut [f32; NUM_KEYS]) {

@@ -9,7 +9,7 @@ use candle_nn::{Linear, VarBuilder, linear};
 
 use super::config::{MulanConfig, resolve_layer_idx};
 use super::transformer::Transformer;
-use crate::models::muq::{Muq, MuqConfig};
+use crate::models::muq::{Muq, MuqConfig, MuqOutput};
 use crate::{Error, Result};
 
 /// Shortest clip MuQ accepts: its STFT reflect-pads 1024 samples on each side.
@@ -60,6 +60,17 @@ impl AudioTower {
         }
         let wav = Tensor::from_slice(clip, (1, clip.len()), &self.device)?;
         let out = self.model.forward(&wav)?;
+        self.forward_muq_output(&out)
+    }
+
+    /// The inner MuQ encoder (e.g. to wrap it in a [`crate::models::muq::StreamingMuq`]).
+    pub fn muq(&self) -> &Muq {
+        &self.model
+    }
+
+    /// The rest of the tower on MuQ hidden states computed elsewhere (the live pipeline's
+    /// streaming encoder): picks `use_layer_idx`, then `proj`, transformer and time-mean.
+    pub fn forward_muq_output(&self, out: &MuqOutput) -> Result<ClipHidden> {
         let n = out.hidden_states.len();
         let idx = resolve_layer_idx(self.use_layer_idx, n).ok_or_else(|| {
             Error::Unsupported(format!("audio_model.use_layer_idx {} with {n} MuQ hidden states", self.use_layer_idx))

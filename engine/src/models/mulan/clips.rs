@@ -32,6 +32,8 @@ impl ClipPlan {
 
 /// The clips of `num_samples` of audio for clips of `clip_samples` (both > 0; empty audio gives
 /// no clip).
+// One-element `Vec<Range>`s are intended: a plain clip is a single range.
+#[allow(clippy::single_range_in_vec_init)]
 pub fn plan_clips(num_samples: usize, clip_samples: usize) -> Vec<ClipPlan> {
     if num_samples == 0 || clip_samples == 0 {
         return Vec::new();

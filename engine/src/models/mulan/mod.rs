@@ -136,6 +136,19 @@ impl MuqMulan {
         Ok((hidden, latent))
     }
 
+    /// The inner MuQ encoder of the audio tower (the live pipeline wraps a clone of it in a
+    /// [`crate::models::muq::StreamingMuq`]).
+    pub fn muq(&self) -> &crate::models::muq::Muq {
+        self.audio.muq()
+    }
+
+    /// L2-normalised audio latent `(1, dim_latent)` of one clip whose MuQ hidden states were
+    /// computed elsewhere (e.g. by the streaming encoder over a sliding window).
+    pub fn audio_latent_from_muq_output(&self, out: &crate::models::muq::MuqOutput) -> Result<Tensor> {
+        let hidden = self.audio.forward_muq_output(out)?;
+        Ok(l2norm(&self.audio_to_latents.forward(&hidden.pooled)?)?)
+    }
+
     /// Audio latent of 24 kHz mono `samples`, chopped into clips exactly as the official code
     /// and averaged without re-normalising.
     pub fn audio_latent(&self, samples: &[f32]) -> Result<AudioLatent> {

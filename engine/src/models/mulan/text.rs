@@ -4,7 +4,9 @@
 //! Upstream: <https://github.com/tencent-ailab/MuQ/blob/main/src/muq/muq_mulan/models/text.py>
 
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder, linear};
+use candle_nn::VarBuilder;
+
+use crate::nn::LinearT;
 
 use super::config::MulanConfig;
 use super::transformer::{Transformer, l2norm};
@@ -15,7 +17,7 @@ pub struct TextTower {
     /// Checkpoint key `model` (the XLM-R encoder).
     model: XlmRoberta,
     /// `proj`: present only when `text_model.model_dim` is given and differs from the width.
-    proj: Option<Linear>,
+    proj: Option<LinearT>,
     transformer: Transformer,
 }
 
@@ -30,7 +32,7 @@ impl TextTower {
                 xlmr_cfg.hidden_size
             );
         }
-        let proj = if model_dim != dim { Some(linear(model_dim, dim, vb.pp("proj"))?) } else { None };
+        let proj = if model_dim != dim { Some(LinearT::new(model_dim, dim, vb.pp("proj"))?) } else { None };
         Ok(Self {
             model: XlmRoberta::new(xlmr_cfg, vb.pp("model"))?,
             proj,
@@ -62,7 +64,7 @@ impl TextTower {
 pub struct TextEncoder {
     tower: TextTower,
     /// Checkpoint key `mulan.text_to_latents`.
-    text_to_latents: Linear,
+    text_to_latents: LinearT,
 }
 
 impl TextEncoder {
@@ -70,7 +72,7 @@ impl TextEncoder {
     pub fn new(cfg: &MulanConfig, xlmr_cfg: &XlmRobertaConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             tower: TextTower::new(cfg, xlmr_cfg, vb.pp("text"))?,
-            text_to_latents: linear(cfg.text_transformer.dim, cfg.mulan.dim_latent, vb.pp("text_to_latents"))?,
+            text_to_latents: LinearT::new(cfg.text_transformer.dim, cfg.mulan.dim_latent, vb.pp("text_to_latents"))?,
         })
     }
 

@@ -6,7 +6,9 @@
 //! GEGLU feed-forward whose gate is the second half. No mask, no final norm.
 
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder, linear_no_bias};
+use candle_nn::{LayerNorm, VarBuilder};
+
+use crate::nn::LinearT;
 
 use super::config::TowerTransformerConfig;
 
@@ -32,12 +34,12 @@ fn bias_free_layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {
 /// Upstream `Attention` (keys `.0.*` of a block).
 struct Attention {
     norm: LayerNorm,
-    to_q: Linear,
-    to_kv: Linear,
+    to_q: LinearT,
+    to_kv: LinearT,
     q_scale: Tensor,
     k_scale: Tensor,
     /// Upstream `to_out.0` (the Sequential's Linear).
-    to_out: Linear,
+    to_out: LinearT,
     heads: usize,
     dim_head: usize,
 }
@@ -47,11 +49,11 @@ impl Attention {
         let inner = cfg.heads * cfg.dim_head;
         Ok(Self {
             norm: bias_free_layer_norm(cfg.dim, vb.pp("norm"))?,
-            to_q: linear_no_bias(cfg.dim, inner, vb.pp("to_q"))?,
-            to_kv: linear_no_bias(cfg.dim, 2 * inner, vb.pp("to_kv"))?,
+            to_q: LinearT::new_no_bias(cfg.dim, inner, vb.pp("to_q"))?,
+            to_kv: LinearT::new_no_bias(cfg.dim, 2 * inner, vb.pp("to_kv"))?,
             q_scale: vb.get(cfg.dim_head, "q_scale")?,
             k_scale: vb.get(cfg.dim_head, "k_scale")?,
-            to_out: linear_no_bias(inner, cfg.dim, vb.pp("to_out").pp("0"))?,
+            to_out: LinearT::new_no_bias(inner, cfg.dim, vb.pp("to_out").pp("0"))?,
             heads: cfg.heads,
             dim_head: cfg.dim_head,
         })
@@ -87,8 +89,8 @@ impl Module for Attention {
 /// Upstream `FeedForward` = Sequential(LayerNorm, Linear, GEGLU, Dropout, Linear): keys `.1.{0,1,4}`.
 struct FeedForward {
     norm: LayerNorm,
-    w_in: Linear,
-    w_out: Linear,
+    w_in: LinearT,
+    w_out: LinearT,
     hidden: usize,
 }
 
@@ -98,8 +100,8 @@ impl FeedForward {
         let hidden = cfg.dim * cfg.ff_mult * 2 / 3;
         Ok(Self {
             norm: bias_free_layer_norm(cfg.dim, vb.pp("0"))?,
-            w_in: linear_no_bias(cfg.dim, 2 * hidden, vb.pp("1"))?,
-            w_out: linear_no_bias(hidden, cfg.dim, vb.pp("4"))?,
+            w_in: LinearT::new_no_bias(cfg.dim, 2 * hidden, vb.pp("1"))?,
+            w_out: LinearT::new_no_bias(hidden, cfg.dim, vb.pp("4"))?,
             hidden,
         })
     }

@@ -12,34 +12,40 @@ use crate::nn::{BatchNormEval, Conv2d3x3};
 const BN_EPS: f64 = 1e-5;
 
 /// `Res2dModule(idim, odim, stride)`: `relu(bn2(conv2(relu(bn1(conv1(x))))) + bn3(conv3(x)))`.
+///
+/// At load time each BatchNorm is folded into its convolution, `conv1` and `conv3` (same input,
+/// same stride) are stacked into one convolution, and the stride-1 `conv2` gets the Winograd path.
 #[derive(Debug, Clone)]
 pub struct Res2dModule {
-    conv1: Conv2d3x3,
-    bn1: BatchNormEval,
+    /// `bn1∘conv1` stacked over `bn3∘conv3`: 2·odim outputs.
+    conv1_conv3: Conv2d3x3,
+    /// `bn2∘conv2`.
     conv2: Conv2d3x3,
-    bn2: BatchNormEval,
-    conv3: Conv2d3x3,
-    bn3: BatchNormEval,
+    num_out: usize,
 }
 
 impl Res2dModule {
     /// Keys under `vb`: `conv{1,2,3}.{weight,bias}`, `bn{1,2,3}.*`.
     pub fn new(num_in: usize, num_out: usize, stride: (usize, usize), vb: VarBuilder) -> Result<Self> {
+        let fold = |conv: &str, bn: &str, cin: usize, s: (usize, usize)| -> Result<Conv2d3x3> {
+            let bn = BatchNormEval::new(num_out, BN_EPS, vb.pp(bn))?;
+            Conv2d3x3::new(cin, num_out, s, vb.pp(conv))?.fold_affine(bn.scale(), bn.shift())
+        };
+        let conv1 = fold("conv1", "bn1", num_in, stride)?;
+        let conv3 = fold("conv3", "bn3", num_in, stride)?;
         Ok(Self {
-            conv1: Conv2d3x3::new(num_in, num_out, stride, vb.pp("conv1"))?,
-            bn1: BatchNormEval::new(num_out, BN_EPS, vb.pp("bn1"))?,
-            conv2: Conv2d3x3::new(num_out, num_out, (1, 1), vb.pp("conv2"))?,
-            bn2: BatchNormEval::new(num_out, BN_EPS, vb.pp("bn2"))?,
-            conv3: Conv2d3x3::new(num_in, num_out, stride, vb.pp("conv3"))?,
-            bn3: BatchNormEval::new(num_out, BN_EPS, vb.pp("bn3"))?,
+            conv1_conv3: conv1.stack(&conv3)?.with_fast_path()?,
+            conv2: fold("conv2", "bn2", num_out, (1, 1))?.with_fast_path()?,
+            num_out,
         })
     }
 
     /// (B, Cin, H, W) -> (B, Cout, ceil(H/sh), ceil(W/sw)).
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let out = self.bn1.forward_nchw(&self.conv1.forward(xs)?)?.relu()?;
-        let out = self.bn2.forward_nchw(&self.conv2.forward(&out)?)?;
-        let res = self.bn3.forward_nchw(&self.conv3.forward(xs)?)?;
+        let both = self.conv1_conv3.forward(xs)?;
+        let out = both.narrow(1, 0, self.num_out)?.relu()?;
+        let res = both.narrow(1, self.num_out, self.num_out)?;
+        let out = self.conv2.forward(&out)?;
         (out + res)?.relu()
     }
 }
@@ -51,7 +57,17 @@ pub struct Conv2dSubsampling {
     conv: [Res2dModule; 2],
     /// `conv.linear`: (D, C · F').
     linear: Linear,
+    /// Mel frames per output token (the product of the time strides).
+    frames_per_token: usize,
+    /// Time stride of each block.
+    time_strides: [usize; 2],
 }
+
+/// Tokens per chunk of a long stem call (~2.6 s at 25 tokens/s).
+pub const CHUNK_TOKENS: usize = 64;
+/// Tokens run and discarded on each side of a chunk: the stem's intermediate stages see at
+/// most 3 tokens past a cut (receptive field ±9 mel frames plus the stages' own padding).
+pub const MARGIN_TOKENS: usize = 4;
 
 impl Conv2dSubsampling {
     /// `vb` is at `model.conv`.
@@ -64,7 +80,7 @@ impl Conv2dSubsampling {
             Res2dModule::new(c, c, s1, vb.pp("conv.1"))?,
         ];
         let linear = candle_nn::linear(c * freq_out, cfg.encoder_dim, vb.pp("linear"))?;
-        Ok(Self { conv, linear })
+        Ok(Self { conv, linear, frames_per_token: s0.1 * s1.1, time_strides: [s0.1, s1.1] })
     }
 
     /// Output of the two residual blocks: (B, 1, n_mels, F) -> (B, C, F', T).
@@ -80,10 +96,35 @@ impl Conv2dSubsampling {
         self.linear.forward(&xs)
     }
 
-    /// Normalised mel (B, n_mels, F) -> tokens (B, T, D).
+    /// Normalised mel (B, n_mels, F) -> tokens (B, T, D), exactly as one whole call; long
+    /// inputs are computed in chunks of [`CHUNK_TOKENS`] tokens (each with a margin of
+    /// [`MARGIN_TOKENS`] tokens on each side that is run and discarded), so activation memory is
+    /// bounded by the chunk, not the input length.
     pub fn forward(&self, mel_norm: &Tensor) -> Result<Tensor> {
-        let xs = mel_norm.unsqueeze(1)?;
-        self.project(&self.forward_blocks(&xs)?)
+        let num_frames = mel_norm.dim(2)?;
+        let num_tokens = self.num_tokens(num_frames);
+        let fpt = self.frames_per_token;
+        if num_tokens <= CHUNK_TOKENS + 2 * MARGIN_TOKENS {
+            return self.project(&self.forward_blocks(&mel_norm.unsqueeze(1)?)?);
+        }
+        let mut parts = Vec::with_capacity(num_tokens.div_ceil(CHUNK_TOKENS));
+        let mut j0 = 0;
+        while j0 < num_tokens {
+            let j1 = (j0 + CHUNK_TOKENS).min(num_tokens);
+            let t0 = j0.saturating_sub(MARGIN_TOKENS);
+            let f0 = t0 * fpt;
+            let f1 = ((j1 + MARGIN_TOKENS) * fpt).min(num_frames);
+            let chunk = mel_norm.narrow(2, f0, f1 - f0)?.unsqueeze(1)?;
+            let tokens = self.project(&self.forward_blocks(&chunk)?)?;
+            parts.push(tokens.narrow(1, j0 - t0, j1 - j0)?);
+            j0 = j1;
+        }
+        Tensor::cat(&parts, 1)
+    }
+
+    /// Tokens produced from `num_frames` mel frames.
+    pub fn num_tokens(&self, num_frames: usize) -> usize {
+        self.time_strides.iter().fold(num_frames, |n, s| n.div_ceil(*s))
     }
 
     /// The two residual blocks, for the streaming encoder.

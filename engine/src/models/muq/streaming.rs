@@ -18,9 +18,8 @@ use crate::{Error, Result};
 /// A token's stem receptive field spans ±9 mel frames (±2.25 tokens) and the reflect padding
 /// reaches 4.3 frames into the window, so 5 tokens are affected at most; 6 leaves slack.
 pub const EDGE_TOKENS: usize = 6;
-/// Extra tokens run on each side of a stem sub-range so that the zero padding at the cut does
-/// not reach the kept outputs (the intermediate stages see at most 3 tokens past the cut).
-pub const MARGIN_TOKENS: usize = 4;
+/// Extra tokens run on each side of a stem sub-range (shared with the chunked stem).
+pub use super::conv_stem::MARGIN_TOKENS;
 
 /// Cached conv-stem outputs for a contiguous run of global token indices.
 #[derive(Debug, Default)]

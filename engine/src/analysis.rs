@@ -1,0 +1,23 @@
+//! The live analysis pipeline (issue 5): host audio → 24 kHz (rubato, streaming) → sliding
+//! window on MuQ's token grid → streaming MuQ encoder → MuQ-MuLan audio latent → zero-shot
+//! instrument / genre heads and text queries; the weight-free key estimator runs alongside.
+//!
+//! Threads: [`MuqAnalyzer`] is a [`crate::worker::Analyzer`] running on the worker thread (it
+//! resamples, windows, estimates the key and fills the snapshot); it owns an inference thread
+//! ([`inference`]) that loads the model lazily and runs the newest window handed to it through
+//! a single slot. The offline `muq analyze` runs the same [`window::WindowFront`] and
+//! [`session::Session`] on one thread without skipping.
+
+pub mod inference;
+pub mod live;
+pub mod model;
+pub mod readouts;
+pub mod session;
+pub mod text_cache;
+pub mod window;
+
+pub use live::{AnalyzerOptions, MuqAnalyzer};
+pub use model::{DeviceChoice, MulanWindowModel, WindowModel};
+pub use readouts::{AnalysisPhase, LabelScore, QueryReadout, Readouts};
+pub use session::{ModelOptions, Session, WindowOutput};
+pub use window::{WindowFront, WindowPlan};

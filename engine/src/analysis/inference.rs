@@ -1,0 +1,292 @@
+//! The inference thread owned by [`super::MuqAnalyzer`]: it loads the model lazily and runs
+//! windows handed over through a single "latest window" slot, so the worker thread never waits
+//! for inference (it keeps publishing snapshots) and an overloaded model skips to the newest
+//! window instead of building a backlog. Memory: one window in the slot plus one in flight.
+//!
+//! The mutex is only held to swap small values in and out, never during loading or inference.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::session::{ModelOptions, Session, WindowOutput};
+use crate::{Error, Result};
+
+/// Called on the inference thread right before each window is run (tests inject delays).
+pub type WindowHook = Arc<dyn Fn() + Send + Sync>;
+
+/// A window waiting for inference.
+#[derive(Clone, Debug, Default)]
+pub struct WindowJob {
+    /// 24 kHz samples.
+    pub samples: Vec<f32>,
+    /// Stream index of the first sample.
+    pub start_sample: u64,
+    /// Whether this is the provisional first window.
+    pub provisional: bool,
+    /// Increments whenever the stream restarts (settings change): the model's cache is reset.
+    pub stream_epoch: u64,
+}
+
+/// The model's state as seen by the worker.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum ModelStatus {
+    /// Not asked to load yet.
+    #[default]
+    NotLoaded,
+    /// Loading: progress 0..1 and the current stage.
+    Loading(f32, String),
+    /// Ready on the named device.
+    Ready(String),
+    /// No weights: `(message, hint)`.
+    Missing(String, String),
+    /// Failed: `(message, hint)`.
+    Failed(String, String),
+}
+
+/// The newest window result and the figures about it.
+#[derive(Clone, Debug, Default)]
+pub struct LatestResult {
+    /// Readouts of the window.
+    pub output: WindowOutput,
+    /// Stream time of the window's end, seconds.
+    pub window_end_s: f64,
+    /// Window length, seconds.
+    pub window_s: f32,
+    /// Provisional first window?
+    pub provisional: bool,
+    /// Inference time, milliseconds.
+    pub inference_ms: f32,
+    /// Smoothed audio time between analysed windows, seconds (0 until two windows).
+    pub achieved_hop_s: f32,
+    /// Windows analysed so far.
+    pub num_analysed: u64,
+}
+
+#[derive(Default)]
+struct SlotState {
+    job: Option<WindowJob>,
+    queries: Option<Vec<String>>,
+    model_dir: Option<Option<PathBuf>>,
+    load_requested: bool,
+    stop: bool,
+    busy: bool,
+    status: ModelStatus,
+    latest: Option<LatestResult>,
+    /// Set by the inference thread when a window failed (message); cleared by the next success.
+    window_error: Option<String>,
+    num_skipped: u64,
+}
+
+struct Shared {
+    state: Mutex<SlotState>,
+    wake: Condvar,
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, SlotState> {
+    // A panic on the other side leaves plain data behind; keep going with it.
+    shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Owner of the inference thread; dropping it stops and joins the thread (after the window in
+/// flight, if any).
+pub struct InferenceThread {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the worker reads back each publish.
+#[derive(Clone, Debug, Default)]
+pub struct InferenceView {
+    /// Model state.
+    pub status: ModelStatus,
+    /// Newest result, if any.
+    pub latest: Option<LatestResult>,
+    /// Error of the newest failed window, if the last window failed.
+    pub window_error: Option<String>,
+    /// Windows replaced in the slot before inference took them.
+    pub num_skipped: u64,
+    /// Whether a window is queued or running.
+    pub busy: bool,
+}
+
+impl InferenceThread {
+    /// Starts the thread (it idles until [`Self::request_load`] or a window).
+    pub fn spawn(options: ModelOptions, hook: Option<WindowHook>) -> Result<Self> {
+        let shared = Arc::new(Shared { state: Mutex::new(SlotState::default()), wake: Condvar::new() });
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("muq-inference".into())
+            .spawn(move || run(&thread_shared, options, hook))
+            .map_err(Error::WorkerSpawn)?;
+        Ok(Self { shared, thread: Some(thread) })
+    }
+
+    /// Asks for the model to be loaded (idempotent).
+    pub fn request_load(&self) {
+        let mut state = lock(&self.shared);
+        if !state.load_requested {
+            state.load_requested = true;
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Puts `job` in the slot, replacing (and counting as skipped) a window not yet taken.
+    /// Returns the replaced job's buffer for reuse.
+    pub fn submit(&self, job: WindowJob) -> Option<Vec<f32>> {
+        let mut state = lock(&self.shared);
+        state.load_requested = true;
+        let old = state.job.replace(job);
+        if old.is_some() {
+            state.num_skipped += 1;
+        }
+        state.busy = true;
+        self.shared.wake.notify_one();
+        old.map(|j| j.samples)
+    }
+
+    /// Replaces the text queries (applied before the next window).
+    pub fn set_queries(&self, texts: Vec<String>) {
+        let mut state = lock(&self.shared);
+        state.queries = Some(texts);
+        self.shared.wake.notify_one();
+    }
+
+    /// Switches to another model folder (`None`: default lookup); it loads at once.
+    pub fn set_model_dir(&self, dir: Option<PathBuf>) {
+        let mut state = lock(&self.shared);
+        state.model_dir = Some(dir);
+        state.load_requested = true;
+        self.shared.wake.notify_one();
+    }
+
+    /// A copy of the current state.
+    pub fn view(&self) -> InferenceView {
+        let state = lock(&self.shared);
+        InferenceView {
+            status: state.status.clone(),
+            latest: state.latest.clone(),
+            window_error: state.window_error.clone(),
+            num_skipped: state.num_skipped,
+            busy: state.busy,
+        }
+    }
+}
+
+impl Drop for InferenceThread {
+    fn drop(&mut self) {
+        lock(&self.shared).stop = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The thread body.
+fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
+    let mut session: Option<Session> = None;
+    let mut queries: Vec<String> = Vec::new();
+    let mut epoch = 0u64;
+    let mut last_end_s: Option<f64> = None;
+    let mut achieved_hop_s = 0.0f32;
+    let mut num_analysed = 0u64;
+    loop {
+        let (job, new_queries, new_dir, want_load) = {
+            let mut state = lock(shared);
+            loop {
+                let wants_load = state.load_requested && matches!(state.status, ModelStatus::NotLoaded);
+                let has_work = state.job.is_some() || state.queries.is_some() || state.model_dir.is_some();
+                if state.stop || wants_load || has_work {
+                    break;
+                }
+                state = shared.wake.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if state.stop {
+                return;
+            }
+            let new_dir = state.model_dir.take();
+            let want_load = new_dir.is_some() || (state.load_requested && matches!(state.status, ModelStatus::NotLoaded));
+            if want_load {
+                state.status = ModelStatus::Loading(0.0, "locating the model".into());
+            }
+            (state.job.take(), state.queries.take(), new_dir, want_load)
+        };
+        if let Some(dir) = new_dir {
+            options.model_dir = dir;
+        }
+        if want_load {
+            session = None;
+            let loaded = Session::load(&options, |fraction, what| {
+                lock(shared).status = ModelStatus::Loading(fraction, what.to_string());
+            });
+            let status = match loaded {
+                Ok(mut s) => {
+                    let status = match s.set_queries(&queries) {
+                        Ok(()) => ModelStatus::Ready(s.device().to_string()),
+                        Err(e) => ModelStatus::Failed(format!("text queries: {e}"), "edit the queries".into()),
+                    };
+                    session = Some(s);
+                    status
+                }
+                Err(p) if p.missing => ModelStatus::Missing(p.message, p.hint),
+                Err(p) => ModelStatus::Failed(p.message, p.hint),
+            };
+            lock(shared).status = status;
+        }
+        if let Some(texts) = new_queries {
+            queries = texts;
+            if let Some(s) = &mut session
+                && let Err(e) = s.set_queries(&queries)
+            {
+                lock(shared).window_error = Some(format!("text queries: {e}"));
+            }
+        }
+        let Some(job) = job else {
+            lock(shared).busy = false;
+            continue;
+        };
+        let Some(s) = &mut session else {
+            lock(shared).busy = false;
+            continue;
+        };
+        if job.stream_epoch != epoch {
+            epoch = job.stream_epoch;
+            s.reset_stream();
+            last_end_s = None;
+        }
+        if let Some(hook) = &hook {
+            hook();
+        }
+        let started = Instant::now();
+        let result = s.analyse(&job.samples, job.start_sample);
+        let inference_ms = started.elapsed().as_secs_f32() * 1e3;
+        let window_end_s = (job.start_sample + job.samples.len() as u64) as f64 / 24_000.0;
+        let mut state = lock(shared);
+        state.busy = state.job.is_some();
+        match result {
+            Ok(output) => {
+                if let Some(prev) = last_end_s.filter(|_| !job.provisional) {
+                    let hop = (window_end_s - prev) as f32;
+                    achieved_hop_s = if achieved_hop_s == 0.0 { hop } else { 0.7 * achieved_hop_s + 0.3 * hop };
+                }
+                if !job.provisional {
+                    last_end_s = Some(window_end_s);
+                }
+                num_analysed += 1;
+                state.window_error = None;
+                state.latest = Some(LatestResult {
+                    output,
+                    window_end_s,
+                    window_s: job.samples.len() as f32 / 24_000.0,
+                    provisional: job.provisional,
+                    inference_ms,
+                    achieved_hop_s,
+                    num_analysed,
+                });
+            }
+            Err(e) => state.window_error = Some(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! [`MuqAnalyzer`]: the live pipeline as a worker [`Analyzer`].
+
+use super::inference::{InferenceThread, ModelStatus, WindowHook, WindowJob};
+use super::readouts::{AnalysisPhase, Readouts};
+use super::session::ModelOptions;
+use super::window::{WindowFront, WindowPlan};
+use crate::bridge::{Command, EngineSnapshot};
+use crate::worker::{AnalysisSettings, Analyzer};
+use crate::Result;
+
+/// Construction options of [`MuqAnalyzer`].
+#[derive(Clone, Default)]
+pub struct AnalyzerOptions {
+    /// Model, vocabularies, cache and device.
+    pub model: ModelOptions,
+    /// Length of the provisional first window as a fraction of the window (0: none). The
+    /// default (via [`AnalyzerOptions::new`]) is 0.5.
+    pub provisional_fraction: f32,
+    /// Text queries to start with.
+    pub queries: Vec<String>,
+    /// Called on the inference thread before each window (tests inject delays).
+    pub before_window: Option<WindowHook>,
+}
+
+impl AnalyzerOptions {
+    /// Defaults: default model lookup, disk cache in [`super::text_cache::default_cache_dir`],
+    /// provisional first window at half the window.
+    pub fn new() -> Self {
+        Self {
+            model: ModelOptions { cache_dir: super::text_cache::default_cache_dir(), ..ModelOptions::default() },
+            provisional_fraction: 0.5,
+            queries: Vec::new(),
+            before_window: None,
+        }
+    }
+}
+
+/// The live MuQ / MuQ-MuLan analysis. Create it anywhere (cheap: no model is loaded, only a
+/// parked thread is started) and give it to the worker; the model loads when audio arrives.
+pub struct MuqAnalyzer {
+    options: AnalyzerOptions,
+    inference: InferenceThread,
+    front: Option<WindowFront>,
+    /// `(window_s, hop_s, sample_rate_hz)` the front was built for.
+    configured: Option<(f32, f32, f32)>,
+    /// Error from the last `configure` (bad settings or sample rate).
+    config_error: Option<String>,
+    stream_epoch: u64,
+    /// Whether the newest due window was digital silence.
+    silent: bool,
+    num_silent: u64,
+    any_samples: bool,
+    /// A reusable window buffer.
+    spare: Vec<f32>,
+}
+
+impl MuqAnalyzer {
+    /// Starts the (idle) inference thread. Errors only when the OS refuses a thread.
+    pub fn new(options: AnalyzerOptions) -> Result<Self> {
+        let inference = InferenceThread::spawn(options.model.clone(), options.before_window.clone())?;
+        if !options.queries.is_empty() {
+            inference.set_queries(options.queries.clone());
+        }
+        Ok(Self {
+            options,
+            inference,
+            front: None,
+            configured: None,
+            config_error: None,
+            stream_epoch: 0,
+            silent: false,
+            num_silent: 0,
+            any_samples: false,
+            spare: Vec::new(),
+        })
+    }
+
+    /// Fills `readouts` (what [`Analyzer::fill_snapshot`] writes into the snapshot).
+    pub fn fill_readouts(&self, r: &mut Readouts) {
+        let view = self.inference.view();
+        r.message.clear();
+        r.hint.clear();
+        r.key = self.front.as_ref().map(WindowFront::key).unwrap_or_default();
+        r.seconds_needed = self.front.as_ref().map_or(0.0, WindowFront::seconds_needed);
+        r.num_non_finite_samples = self.front.as_ref().map_or(0, WindowFront::num_non_finite);
+        r.num_windows_skipped = view.num_skipped;
+        r.num_windows_silent = self.num_silent;
+        let hop_s = self.front.as_ref().map_or(0.0, |f| f.plan().hop_s());
+        match &view.latest {
+            Some(latest) => {
+                r.instruments.clone_from(&latest.output.instruments);
+                r.genres.clone_from(&latest.output.genres);
+                r.queries.clone_from(&latest.output.queries);
+                r.provisional = latest.provisional;
+                r.window_end_s = latest.window_end_s;
+                r.analysed_window_s = latest.window_s;
+                r.num_windows_analysed = latest.num_analysed;
+                r.inference_ms = latest.inference_ms;
+                r.achieved_hop_s = latest.achieved_hop_s;
+                r.real_time_factor = if hop_s > 0.0 { latest.inference_ms / (1e3 * hop_s) } else { 0.0 };
+            }
+            None => {
+                r.instruments.clear();
+                r.genres.clear();
+                r.queries.clear();
+                r.provisional = false;
+                r.window_end_s = 0.0;
+                r.analysed_window_s = 0.0;
+                r.num_windows_analysed = 0;
+                r.inference_ms = 0.0;
+                r.achieved_hop_s = 0.0;
+                r.real_time_factor = 0.0;
+            }
+        }
+        let seen_s = self.front.as_ref().map_or(0.0, WindowFront::seconds_seen);
+        r.stale = self.silent || view.latest.as_ref().is_some_and(|l| seen_s - l.window_end_s > 2.0 * f64::from(hop_s) + 1.0);
+        r.load_progress = 0.0;
+        r.device.clear();
+        r.phase = if let Some(e) = &self.config_error {
+            r.message.clone_from(e);
+            r.hint.push_str("change the window/hop settings or the host sample rate");
+            AnalysisPhase::Error
+        } else {
+            match &view.status {
+                ModelStatus::Failed(message, hint) => {
+                    r.message.clone_from(message);
+                    r.hint.clone_from(hint);
+                    AnalysisPhase::Error
+                }
+                ModelStatus::Missing(message, hint) => {
+                    r.message.clone_from(message);
+                    r.hint.clone_from(hint);
+                    AnalysisPhase::NoModel
+                }
+                ModelStatus::Loading(progress, what) => {
+                    r.load_progress = *progress;
+                    r.message.clone_from(what);
+                    AnalysisPhase::Loading
+                }
+                ModelStatus::NotLoaded if !self.any_samples => AnalysisPhase::Idle,
+                ModelStatus::NotLoaded | ModelStatus::Ready(_) => {
+                    if let ModelStatus::Ready(device) = &view.status {
+                        r.device.clone_from(device);
+                        r.load_progress = 1.0;
+                    }
+                    if self.silent {
+                        r.message.push_str("digital silence: analysis paused, showing the last readouts");
+                        AnalysisPhase::Stale
+                    } else if let Some(e) = &view.window_error {
+                        r.message.clone_from(e);
+                        r.hint.push_str("the next window will be tried again");
+                        AnalysisPhase::Error
+                    } else if view.latest.is_none() || r.seconds_needed > 0.0 && r.provisional {
+                        if r.seconds_needed > 0.0 {
+                            r.message = format!("{:.1} s still needed", r.seconds_needed);
+                        }
+                        AnalysisPhase::Listening
+                    } else {
+                        AnalysisPhase::Analysing
+                    }
+                }
+            }
+        };
+    }
+
+    fn rebuild_front(&mut self, settings: &AnalysisSettings, sample_rate_hz: f32) {
+        let key = (settings.window_s, settings.hop_s, sample_rate_hz);
+        if self.configured == Some(key) {
+            return;
+        }
+        self.configured = Some(key);
+        self.stream_epoch += 1;
+        self.silent = false;
+        let provisional_s = settings.window_s * self.options.provisional_fraction;
+        let built = WindowPlan::new(settings.window_s, settings.hop_s, provisional_s)
+            .and_then(|plan| WindowFront::new(plan, sample_rate_hz));
+        match built {
+            Ok(front) => {
+                self.front = Some(front);
+                self.config_error = None;
+            }
+            Err(e) => {
+                self.front = None;
+                self.config_error = Some(e.to_string());
+            }
+        }
+    }
+}
+
+impl Analyzer for MuqAnalyzer {
+    fn configure(&mut self, settings: &AnalysisSettings, sample_rate_hz: f32) {
+        self.rebuild_front(settings, sample_rate_hz);
+    }
+
+    fn on_samples(&mut self, mono: &[f32], sample_rate_hz: f32) {
+        if self.front.is_none() && self.config_error.is_none() {
+            self.rebuild_front(&AnalysisSettings::default(), sample_rate_hz);
+        }
+        let Some(front) = &mut self.front else { return };
+        if !self.any_samples {
+            self.any_samples = true;
+            self.inference.request_load();
+        }
+        let (inference, spare, epoch) = (&self.inference, &mut self.spare, self.stream_epoch);
+        let (silent, num_silent) = (&mut self.silent, &mut self.num_silent);
+        let pushed = front.push(mono, |window| {
+            *silent = window.silent;
+            if window.silent {
+                *num_silent += 1;
+                return;
+            }
+            let mut samples = std::mem::take(spare);
+            samples.clear();
+            samples.extend_from_slice(window.samples);
+            let job = WindowJob { samples, start_sample: window.start_sample, provisional: window.provisional, stream_epoch: epoch };
+            if let Some(old) = inference.submit(job) {
+                *spare = old;
+            }
+        });
+        if let Err(e) = pushed {
+            self.config_error = Some(format!("resampling failed: {e}"));
+            self.front = None;
+        }
+    }
+
+    fn on_command(&mut self, command: &Command) {
+        match command {
+            Command::SetTextQueries(texts) => self.inference.set_queries(texts.clone()),
+            Command::SetModelDir(dir) => self.inference.set_model_dir(dir.clone()),
+            _ => {}
+        }
+    }
+
+    fn fill_snapshot(&self, snapshot: &mut EngineSnapshot) {
+        self.fill_readouts(&mut snapshot.readouts);
+    }
+}

@@ -1,0 +1,137 @@
+//! The model seen by the live pipeline: audio latent of a window and text latents, behind a
+//! trait so tests can inject a slow or fake model. [`MulanWindowModel`] is the real one:
+//! MuQ through the streaming encoder (each hop runs the conv stem over new audio only), then
+//! MuQ-MuLan's audio head on the window's hidden states.
+//!
+//! Runs on the inference thread (or the CLI thread); allocates and may take seconds.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+
+use crate::models::mulan::{MulanFiles, MuqMulan};
+use crate::models::muq::StreamingMuq;
+use crate::{Error, Result};
+
+/// A unit-norm text latent and whether the text was cut to fit the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextEmbedding {
+    /// Unit-norm latent.
+    pub latent: Vec<f32>,
+    /// True when the text exceeded the model's positions.
+    pub truncated: bool,
+}
+
+/// What the live pipeline needs from a model.
+pub trait WindowModel: Send {
+    /// Identity of the weights (path, size, modification time), used as the text-cache key.
+    fn identity(&self) -> &str;
+
+    /// L2-normalised audio latent of a 24 kHz window starting at stream sample `start_sample`
+    /// (both on the 960-sample token grid). Windows should arrive in stream order.
+    fn audio_latent(&mut self, window: &[f32], start_sample: u64) -> Result<Vec<f32>>;
+
+    /// Unit-norm latent of one text.
+    fn text_latent(&mut self, text: &str) -> Result<TextEmbedding>;
+
+    /// Forgets state carried between windows (the next window starts a new stream).
+    fn reset_stream(&mut self) {}
+}
+
+/// MuQ-MuLan on a streaming MuQ encoder.
+pub struct MulanWindowModel {
+    mulan: MuqMulan,
+    streaming: StreamingMuq,
+    identity: String,
+}
+
+impl MulanWindowModel {
+    /// Loads the MuQ-MuLan folder `dir` onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let files = MulanFiles::locate(dir)?;
+        let identity = weights_identity(&files.weights)?;
+        let mulan = MuqMulan::load_files(&files, device)?;
+        let streaming = StreamingMuq::new(mulan.muq().clone());
+        Ok(Self { mulan, streaming, identity })
+    }
+
+    /// The MuQ-MuLan model.
+    pub fn mulan(&self) -> &MuqMulan {
+        &self.mulan
+    }
+}
+
+/// `"<canonical path>|<bytes>|<mtime s>"` of a weights file.
+pub fn weights_identity(weights: &Path) -> Result<String> {
+    let meta = std::fs::metadata(weights).map_err(|e| Error::io(weights, e))?;
+    let mtime_s = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let path = std::fs::canonicalize(weights).unwrap_or_else(|_| PathBuf::from(weights));
+    Ok(format!("{}|{}|{mtime_s}", path.display(), meta.len()))
+}
+
+impl WindowModel for MulanWindowModel {
+    fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    fn audio_latent(&mut self, window: &[f32], start_sample: u64) -> Result<Vec<f32>> {
+        let out = self.streaming.forward_window(window, start_sample)?;
+        let latent = self.mulan.audio_latent_from_muq_output(&out)?;
+        Ok(latent.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    fn text_latent(&mut self, text: &str) -> Result<TextEmbedding> {
+        let out = self.mulan.text_latent(text)?;
+        Ok(TextEmbedding { latent: out.latent.flatten_all()?.to_vec1::<f32>()?, truncated: out.truncated })
+    }
+
+    fn reset_stream(&mut self) {
+        self.streaming.reset();
+    }
+}
+
+/// Which compute device to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The best device compiled in (`cuda` or `metal` feature), else the CPU.
+    #[default]
+    Auto,
+    /// Always the CPU.
+    Cpu,
+}
+
+/// The device for `choice` and its description for the snapshot (with the reason when an
+/// accelerator was compiled in but could not be used).
+pub fn select_device(choice: DeviceChoice) -> (Device, String) {
+    if choice == DeviceChoice::Cpu {
+        return (Device::Cpu, "cpu".into());
+    }
+    #[cfg(feature = "cuda")]
+    {
+        return match Device::new_cuda(0) {
+            Ok(device) => (device, "cuda:0".into()),
+            Err(e) => (Device::Cpu, format!("cpu (cuda unavailable: {e})")),
+        };
+    }
+    #[cfg(all(feature = "metal", not(feature = "cuda")))]
+    {
+        return match Device::new_metal(0) {
+            Ok(device) => (device, "metal:0".into()),
+            Err(e) => (Device::Cpu, format!("cpu (metal unavailable: {e})")),
+        };
+    }
+    #[allow(unreachable_code)]
+    (Device::Cpu, "cpu".into())
+}
+
+/// Dot product of two latents (cosine when both are unit-norm); 0 for mismatched widths.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
