@@ -2,7 +2,7 @@
 # Runs every MuQ Live test: one debug build (`cargo test`: unit tests, engine golden tests,
 # worker and allocation tests) and one release build (the plugin bundle), then the host tests
 # against the bundle: the CLAP host (clack-host), pedalboard (VST3) and the editor screenshot
-# under Xvfb. Exits non-zero on the first failure.
+# under Xvfb. Every step runs; the script exits 1 at the end if any failed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,16 +13,33 @@ ensure_cargo
 scripts/setup-test-env.sh
 
 start_s=$SECONDS
+failed=()
 step() { echo; echo "== [$((SECONDS - start_s)) s] $*"; }
+# run NAME CMD...: runs a test command; a failure is recorded and the remaining steps still run,
+# so one report shows every failing part. The script exits 1 at the end if anything failed.
+run() {
+    local name="$1"
+    shift
+    if ! "$@"; then
+        failed+=("$name")
+        echo "!! FAILED: $name ($*)"
+    fi
+}
 
 step "1/3 debug build + tests: cargo test --locked --no-fail-fast"
-cargo test --locked --no-fail-fast
-cargo test --locked -p xtask
+run "debug tests" cargo test --locked --no-fail-fast
+run "xtask tests" cargo test --locked -p xtask
 
 step "2/3 release bundle: cargo xtask bundle muq-live --release"
-cargo xtask bundle muq-live --release
+if cargo xtask bundle muq-live --release; then
+    step "3/3 host tests (CLAP, VST3/pedalboard, editor under Xvfb): cargo test -p muq-live-tests -- --ignored"
+    run "host tests" cargo test --locked -p muq-live-tests -- --ignored
+else
+    failed+=("release bundle (host tests skipped)")
+fi
 
-step "3/3 host tests (CLAP, VST3/pedalboard, editor under Xvfb): cargo test -p muq-live-tests -- --ignored"
-cargo test --locked -p muq-live-tests -- --ignored
-
+if [ ${#failed[@]} -gt 0 ]; then
+    step "FAILED: ${failed[*]}"
+    exit 1
+fi
 step "all tests passed"

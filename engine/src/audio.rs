@@ -52,7 +52,7 @@ pub fn load_mono(path: impl AsRef<Path>) -> Result<DecodedAudio> {
 }
 
 /// [`load_mono`] resampled to [`MUQ_SAMPLE_RATE_HZ`] (identity if already 24 kHz); equal to
-/// [`resample`] of [`load_mono`].
+/// [`resample()`] of [`load_mono`].
 pub fn load_mono_24k(path: impl AsRef<Path>) -> Result<DecodedAudio> {
     read_all(AudioReader::open(path, Some(MUQ_SAMPLE_RATE_HZ))?)
 }

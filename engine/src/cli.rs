@@ -4,6 +4,7 @@
 //! `pub fn run(args) -> anyhow::Result<()>`, one variant in [`Command`] and one arm in
 //! [`Command::run`].
 
+mod analyze;
 mod bench;
 mod bench_text;
 mod convert;
@@ -31,6 +32,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Key, instruments, genre and text queries of audio files, window by window.
+    Analyze(analyze::AnalyzeArgs),
     /// Convert a PyTorch checkpoint (pytorch_model.bin) to safetensors (f32).
     Convert(convert::ConvertArgs),
     /// List a checkpoint's tensors (name, dtype, shape).
@@ -53,6 +56,7 @@ impl Command {
     /// Runs the subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self {
+            Command::Analyze(args) => analyze::run(args),
             Command::Convert(args) => convert::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Embed(args) => embed::run(args),

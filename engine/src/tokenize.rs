@@ -49,21 +49,29 @@ impl TextTokenizer {
     /// official call pads per batch and never truncates; we truncate explicitly in `encode`).
     pub fn from_file(path: &Path) -> Result<Self> {
         if !path.is_file() {
-            return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer.json not found")));
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer.json not found"),
+            ));
         }
         let mut inner = Tokenizer::from_file(path).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             msg: format!("cannot read tokenizer: {e}"),
         })?;
         inner.with_padding(None);
-        inner
-            .with_truncation(None)
-            .map_err(|e| Error::Config { path: path.to_path_buf(), msg: e.to_string() })?;
+        inner.with_truncation(None).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })?;
         let pad_id = inner.token_to_id("<pad>").ok_or_else(|| Error::Config {
             path: path.to_path_buf(),
             msg: "tokenizer has no <pad> token (expected the XLM-R layout)".into(),
         })?;
-        Ok(Self { inner, pad_id, path: path.to_path_buf() })
+        Ok(Self {
+            inner,
+            pad_id,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Vocabulary size including added special tokens (250 002 for xlm-roberta-base).
@@ -96,10 +104,14 @@ impl TextTokenizer {
     /// [`EncodedText::truncated`] reports it.
     pub fn encode(&self, text: &str, max_tokens: usize) -> Result<EncodedText> {
         if text.trim().is_empty() {
-            return Err(Error::Other("text query is empty or only whitespace".into()));
+            return Err(Error::Other(
+                "text query is empty or only whitespace".into(),
+            ));
         }
         if max_tokens < 2 {
-            return Err(Error::Other(format!("max_tokens must be at least 2, got {max_tokens}")));
+            return Err(Error::Other(format!(
+                "max_tokens must be at least 2, got {max_tokens}"
+            )));
         }
         let enc = self
             .inner
@@ -108,14 +120,20 @@ impl TextTokenizer {
         let mut ids = enc.get_ids().to_vec();
         let num_tokens_before = ids.len();
         if ids.len() <= 2 {
-            return Err(Error::Other(format!("text {:?} gives no tokens", short(text))));
+            return Err(Error::Other(format!(
+                "text {:?} gives no tokens",
+                short(text)
+            )));
         }
         if ids.len() > max_tokens {
             let last = ids[ids.len() - 1];
             ids.truncate(max_tokens - 1);
             ids.push(last);
         }
-        Ok(EncodedText { ids, num_tokens_before })
+        Ok(EncodedText {
+            ids,
+            num_tokens_before,
+        })
     }
 
     /// Encodes a batch and right-pads it with `<pad>` to its longest row.
@@ -123,9 +141,16 @@ impl TextTokenizer {
         if texts.is_empty() {
             return Err(Error::Other("no text queries given".into()));
         }
-        let encoded = texts.iter().map(|t| self.encode(t, max_tokens)).collect::<Result<Vec<_>>>()?;
+        let encoded = texts
+            .iter()
+            .map(|t| self.encode(t, max_tokens))
+            .collect::<Result<Vec<_>>>()?;
         let len = encoded.iter().map(|e| e.ids.len()).max().unwrap_or(0);
-        let mut batch = PaddedBatch { ids: vec![], attention_mask: vec![], truncated: vec![] };
+        let mut batch = PaddedBatch {
+            ids: vec![],
+            attention_mask: vec![],
+            truncated: vec![],
+        };
         for e in encoded {
             let n = e.ids.len();
             let mut ids = e.ids.clone();
@@ -149,7 +174,8 @@ mod tests {
     use super::*;
 
     fn fixture() -> TextTokenizer {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/mulan/tokenizer.json");
+        let p =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/mulan/tokenizer.json");
         TextTokenizer::from_file(&p).unwrap()
     }
 
@@ -177,7 +203,9 @@ mod tests {
     #[test]
     fn batch_pads_right_with_pad_id() {
         let tok = fixture();
-        let b = tok.encode_batch(&["calm piano", "a much longer text about drums"], 64).unwrap();
+        let b = tok
+            .encode_batch(&["calm piano", "a much longer text about drums"], 64)
+            .unwrap();
         let n0 = b.attention_mask[0].iter().filter(|&&m| m == 1).count();
         assert_eq!(b.ids[0].len(), b.ids[1].len());
         assert!(b.ids[0][n0..].iter().all(|&i| i == tok.pad_id()));

@@ -18,15 +18,22 @@ fn key_config_sweep() -> anyhow::Result<()> {
     println!("rendered {} clips in {:.1} s", clips.len(), started.elapsed().as_secs_f32());
     let base = KeyConfig::offline();
     let mut configs: Vec<(String, KeyConfig)> = Vec::new();
-    let ensemble = ProfileChoice::Ensemble(vec![ProfileKind::KrumhanslKessler, ProfileKind::Edma, ProfileKind::Shaath]);
-    for profile in [ProfileChoice::Builtin(ProfileKind::KrumhanslKessler), ProfileChoice::Builtin(ProfileKind::Edma), ensemble] {
-        for (frame_floor, exponent) in [(0.1, 1.0), (0.2, 0.5), (0.15, 1.0)] {
-            let chroma = ChromaConfig { frame_floor, magnitude_exponent: exponent, harmonic_suppression: 0.5, ..ChromaConfig::default() };
-            configs.push((
-                format!("{profile:?} floor {frame_floor} exp {exponent}").replace("Builtin", ""),
-                KeyConfig { profile: profile.clone(), bass_weight: 0.0, chroma, ..base.clone() },
-            ));
-        }
+    let chroma = ChromaConfig { frame_floor: 0.2, harmonic_suppression: 0.5, ..ChromaConfig::default() };
+    let best = KeyConfig {
+        profile: ProfileChoice::Builtin(ProfileKind::KrumhanslKessler),
+        bass_weight: 0.0,
+        chroma: chroma.clone(),
+        ..base.clone()
+    };
+    let variants: [(&str, ChromaConfig); 5] = [
+        ("suppress up to h5", ChromaConfig { max_suppressed_harmonic: 5, ..chroma.clone() }),
+        ("suppress up to h6", ChromaConfig { max_suppressed_harmonic: 6, ..chroma.clone() }),
+        ("suppress up to h8", ChromaConfig { max_suppressed_harmonic: 8, ..chroma.clone() }),
+        ("h5 suppression 0.65", ChromaConfig { max_suppressed_harmonic: 5, harmonic_suppression: 0.65, ..chroma.clone() }),
+        ("h5 floor 0.15", ChromaConfig { max_suppressed_harmonic: 5, frame_floor: 0.15, ..chroma.clone() }),
+    ];
+    for (name, chroma) in variants {
+        configs.push((name.into(), KeyConfig { chroma, ..best.clone() }));
     }
     let results = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);

@@ -90,10 +90,26 @@ fn short_and_empty_audio_give_clear_errors() {
     assert!(err.contains("no audio"), "{err}");
     let err = model.audio_latent(&[0.1; 300]).err().expect("300 samples").to_string();
     assert!(err.contains("too short"), "{err}");
+    let mut nan = vec![0.1f32; 30_000];
+    nan[123] = f32::NAN;
+    let err = model.audio_latent(&nan).err().expect("NaN sample").to_string();
+    assert!(err.contains("sample 123 is not a finite number"), "{err}");
     // 513 samples -> one clip of 1026 samples: the shortest that works.
     let tone: Vec<f32> = (0..513).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
     let out = model.audio_latent(&tone).unwrap();
     assert!((norm(&out.latent) - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn latent_from_a_callers_muq_state_equals_the_clip_path() {
+    let model = load();
+    let clip: Vec<f32> = (0..48_000).map(|i| (i as f32 * 0.031).sin() * 0.2).collect();
+    let (_, want) = model.audio_clip(&clip).unwrap();
+    let wav = Tensor::from_slice(&clip, (1, clip.len()), &Device::Cpu).unwrap();
+    let out = model.muq().forward(&wav).unwrap();
+    let got = model.audio_latent_from_muq_output(&out).unwrap();
+    let diff = (got - want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    assert_eq!(diff, 0.0);
 }
 
 #[test]
@@ -262,4 +278,28 @@ fn model_can_move_to_a_worker_thread() {
         .unwrap()
         .unwrap();
     assert_eq!(latent, vec![1, 16]);
+}
+
+#[test]
+fn a_snapshot_folder_finds_its_siblings_in_its_own_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let src = case_dir();
+    let put = |repo: &str, files: &[(&Path, &str)]| -> PathBuf {
+        let repo_dir = cache.path().join(format!("models--{}", repo.replace('/', "--")));
+        let snap = repo_dir.join("snapshots").join("rev1");
+        std::fs::create_dir_all(&snap).unwrap();
+        std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
+        std::fs::write(repo_dir.join("refs").join("main"), "rev1").unwrap();
+        for (from, name) in files {
+            std::fs::copy(from.join(name), snap.join(name)).unwrap();
+        }
+        snap
+    };
+    let model_dir = put("OpenMuQ/MuQ-MuLan-large", &[(&src, "config.json"), (&src, "model.safetensors")]);
+    put("muq-tiny", &[(&src.join("muq-tiny"), "config.json")]);
+    put("xlm-roberta-tiny", &[(&src.join("xlm-roberta-tiny"), "config.json"), (&src.join("xlm-roberta-tiny"), "tokenizer.json")]);
+    let files = MulanFiles::locate(&model_dir).unwrap();
+    assert!(files.tokenizer.starts_with(cache.path()), "{:?}", files.tokenizer);
+    assert!(files.xlmr_config.as_ref().unwrap().starts_with(cache.path()));
+    assert!(MuqMulan::load_files(&files, &Device::Cpu).unwrap().text_latent("calm").is_ok());
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 /// Logical width of the editor window, in points.
 pub const EDITOR_WIDTH: f64 = 420.0;
 /// Logical height of the editor window, in points.
-pub const EDITOR_HEIGHT: f64 = 360.0;
+pub const EDITOR_HEIGHT: f64 = 380.0;
 
 /// The editor window's initial size and zoom.
 pub fn default_state() -> Arc<EguiEditorState> {
@@ -83,7 +83,7 @@ impl NiceEguiApp for MuqEditor {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
         self.link.copy_latest(&mut self.snapshot);
-        egui::Frame::central_panel(ui.style()).show(ui, |ui| {
+        egui::CentralPanel::default().show(ui, |ui| {
             ui.heading("MuQ Live");
             ui.label(egui::RichText::new("Live music analysis with MuQ").weak());
             ui.separator();

@@ -2,6 +2,8 @@
 //! state, and runs blocks of audio through it on the calling thread.
 
 use anyhow::{Context, Result, bail};
+use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
+use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::ParamValueEvent;
@@ -131,6 +133,73 @@ impl ClapInstance {
             .plugin_handle()
             .get_extension()
             .context("the plugin has no state extension")
+    }
+
+    /// The (input, output) main-port channel counts of every audio port configuration.
+    pub fn layouts(&mut self) -> Result<Vec<(ClapId, u32, u32)>> {
+        let ext: PluginAudioPortsConfig = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .context("the plugin has no audio-ports-config extension")?;
+        let handle = self.instance.plugin_handle();
+        let mut out = Vec::new();
+        for idx in 0..ext.count(&handle) {
+            let mut buffer = AudioPortsConfigBuffer::new();
+            let config = ext
+                .get(&handle, idx, &mut buffer)
+                .with_context(|| format!("config {idx}"))?;
+            let channels = |port: Option<_>| {
+                port.map_or(
+                    0,
+                    |p: clack_extensions::audio_ports_config::MainPortInfo| p.channel_count,
+                )
+            };
+            out.push((
+                config.id,
+                channels(config.main_input),
+                channels(config.main_output),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Selects the audio port configuration with `num_channels` in and out (while inactive).
+    pub fn select_layout(&mut self, num_channels: u32) -> Result<()> {
+        let id = self
+            .layouts()?
+            .into_iter()
+            .find(|&(_, num_in, num_out)| num_in == num_channels && num_out == num_channels)
+            .map(|(id, _, _)| id)
+            .with_context(|| format!("no {num_channels}-channel layout"))?;
+        let ext: PluginAudioPortsConfig = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .context("no audio-ports-config")?;
+        ext.select(&self.instance.plugin_handle(), id)
+            .map_err(|err| anyhow::anyhow!("select {num_channels}-channel layout: {err:?}"))
+    }
+
+    /// Channel counts of the current main input and output ports (audio-ports extension).
+    pub fn main_port_channels(&mut self) -> Result<(u32, u32)> {
+        let ext: PluginAudioPorts = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .context("the plugin has no audio-ports extension")?;
+        let handle = self.instance.plugin_handle();
+        let mut channels = [0, 0];
+        for (slot, is_input) in channels.iter_mut().zip([true, false]) {
+            let mut buffer = AudioPortInfoBuffer::new();
+            if ext.count(&handle, is_input) > 0 {
+                *slot = ext
+                    .get(&handle, 0, is_input, &mut buffer)
+                    .context("port 0")?
+                    .channel_count;
+            }
+        }
+        Ok((channels[0], channels[1]))
     }
 
     /// Every parameter's description.

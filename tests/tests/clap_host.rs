@@ -1,7 +1,8 @@
 //! MuQ Live in a real CLAP host (`clack-host`): the bundled `.clap` (release) and the debug
 //! library (with nice-plug's `assert_process_allocs`, so an allocation in `process()` aborts this
 //! test) are loaded, described, activated at 44.1/48/96 kHz with blocks of 1, 64, 511 and 4096
-//! frames, checked for a bit-exact passthrough, and their state saved and restored.
+//! frames (stereo, then the mono port configuration), checked for a bit-exact passthrough, and
+//! their state saved and restored.
 //!
 //! Needs the bundle: run through `scripts/test.sh`, or `cargo xtask bundle muq-live --release`
 //! then `cargo test -p muq-live-tests --test clap_host -- --ignored`.
@@ -56,8 +57,18 @@ fn check_params(instance: &mut ClapInstance) -> Result<()> {
     Ok(())
 }
 
-/// Every rate and block size: output equals input bit for bit, stereo.
+/// Every rate and block size: output equals input bit for bit, stereo; then mono.
 fn check_passthrough(instance: &mut ClapInstance, what: &str) -> Result<()> {
+    let layouts: Vec<(u32, u32)> = instance
+        .layouts()?
+        .into_iter()
+        .map(|(_, i, o)| (i, o))
+        .collect();
+    assert_eq!(
+        layouts,
+        [(2, 2), (1, 1)],
+        "{what}: audio port configurations"
+    );
     for sample_rate_hz in SAMPLE_RATES_HZ {
         // Enough frames to run every block size several times, plus a ragged tail.
         let num_frames = 3 * BLOCK_SIZES.iter().sum::<usize>() + 333;
@@ -77,7 +88,31 @@ fn check_passthrough(instance: &mut ClapInstance, what: &str) -> Result<()> {
             }
         }
     }
-    Ok(())
+    assert_eq!(
+        instance.main_port_channels()?,
+        (2, 2),
+        "{what}: default layout"
+    );
+    instance.select_layout(1)?;
+    assert_eq!(
+        instance.main_port_channels()?,
+        (1, 1),
+        "{what}: after selecting mono"
+    );
+    for sample_rate_hz in SAMPLE_RATES_HZ {
+        let input = vec![test_signal(
+            3 * BLOCK_SIZES.iter().sum::<usize>() + 333,
+            0,
+            sample_rate_hz as f32,
+        )];
+        let output = instance.process(sample_rate_hz, &BLOCK_SIZES, &input, &[])?;
+        assert_bit_exact(
+            &input[0],
+            &output[0],
+            &format!("{what}: mono, {sample_rate_hz} Hz"),
+        )?;
+    }
+    instance.select_layout(2)
 }
 
 /// Parameters set by the host and persisted fields survive a save and a load into a new instance.

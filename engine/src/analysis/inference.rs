@@ -86,11 +86,13 @@ struct Shared {
 
 fn lock(shared: &Shared) -> MutexGuard<'_, SlotState> {
     // A panic on the other side leaves plain data behind; keep going with it.
-    shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Owner of the inference thread; dropping it stops and joins the thread (after the window in
-/// flight, if any).
+/// Owner of the inference thread; dropping it stops the thread (see the `Drop` impl).
 pub struct InferenceThread {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -114,13 +116,19 @@ pub struct InferenceView {
 impl InferenceThread {
     /// Starts the thread (it idles until [`Self::request_load`] or a window).
     pub fn spawn(options: ModelOptions, hook: Option<WindowHook>) -> Result<Self> {
-        let shared = Arc::new(Shared { state: Mutex::new(SlotState::default()), wake: Condvar::new() });
+        let shared = Arc::new(Shared {
+            state: Mutex::new(SlotState::default()),
+            wake: Condvar::new(),
+        });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("muq-inference".into())
             .spawn(move || run(&thread_shared, options, hook))
             .map_err(Error::WorkerSpawn)?;
-        Ok(Self { shared, thread: Some(thread) })
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
     }
 
     /// Asks for the model to be loaded (idempotent).
@@ -174,11 +182,22 @@ impl InferenceThread {
     }
 }
 
+/// How long dropping an [`InferenceThread`] waits for a window or model load in flight.
+pub const DROP_WAIT_MS: u64 = 250;
+
 impl Drop for InferenceThread {
+    /// Asks the thread to stop and waits up to [`DROP_WAIT_MS`] for it. A window (or model
+    /// load) still running after that is left to finish on its own (the thread is detached and
+    /// exits right after), so `deactivate()` never waits seconds for candle.
     fn drop(&mut self) {
         lock(&self.shared).stop = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else { return };
+        let deadline = Instant::now() + std::time::Duration::from_millis(DROP_WAIT_MS);
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        if thread.is_finished() {
             let _ = thread.join();
         }
     }
@@ -196,18 +215,24 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
         let (job, new_queries, new_dir, want_load) = {
             let mut state = lock(shared);
             loop {
-                let wants_load = state.load_requested && matches!(state.status, ModelStatus::NotLoaded);
-                let has_work = state.job.is_some() || state.queries.is_some() || state.model_dir.is_some();
+                let wants_load =
+                    state.load_requested && matches!(state.status, ModelStatus::NotLoaded);
+                let has_work =
+                    state.job.is_some() || state.queries.is_some() || state.model_dir.is_some();
                 if state.stop || wants_load || has_work {
                     break;
                 }
-                state = shared.wake.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+                state = shared
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             if state.stop {
                 return;
             }
             let new_dir = state.model_dir.take();
-            let want_load = new_dir.is_some() || (state.load_requested && matches!(state.status, ModelStatus::NotLoaded));
+            let want_load = new_dir.is_some()
+                || (state.load_requested && matches!(state.status, ModelStatus::NotLoaded));
             if want_load {
                 state.status = ModelStatus::Loading(0.0, "locating the model".into());
             }
@@ -225,7 +250,10 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
                 Ok(mut s) => {
                     let status = match s.set_queries(&queries) {
                         Ok(()) => ModelStatus::Ready(s.device().to_string()),
-                        Err(e) => ModelStatus::Failed(format!("text queries: {e}"), "edit the queries".into()),
+                        Err(e) => ModelStatus::Failed(
+                            format!("text queries: {e}"),
+                            "edit the queries".into(),
+                        ),
                     };
                     session = Some(s);
                     status
@@ -244,11 +272,13 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
             }
         }
         let Some(job) = job else {
-            lock(shared).busy = false;
+            let mut state = lock(shared);
+            state.busy = state.job.is_some();
             continue;
         };
         let Some(s) = &mut session else {
-            lock(shared).busy = false;
+            let mut state = lock(shared);
+            state.busy = state.job.is_some();
             continue;
         };
         if job.stream_epoch != epoch {
@@ -256,10 +286,14 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
             s.reset_stream();
             last_end_s = None;
         }
+        if lock(shared).stop {
+            return;
+        }
+        // The hook stands in for a slower model, so its time counts as inference time.
+        let started = Instant::now();
         if let Some(hook) = &hook {
             hook();
         }
-        let started = Instant::now();
         let result = s.analyse(&job.samples, job.start_sample);
         let inference_ms = started.elapsed().as_secs_f32() * 1e3;
         let window_end_s = (job.start_sample + job.samples.len() as u64) as f64 / 24_000.0;
@@ -269,7 +303,11 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
             Ok(output) => {
                 if let Some(prev) = last_end_s.filter(|_| !job.provisional) {
                     let hop = (window_end_s - prev) as f32;
-                    achieved_hop_s = if achieved_hop_s == 0.0 { hop } else { 0.7 * achieved_hop_s + 0.3 * hop };
+                    achieved_hop_s = if achieved_hop_s == 0.0 {
+                        hop
+                    } else {
+                        0.7 * achieved_hop_s + 0.3 * hop
+                    };
                 }
                 if !job.provisional {
                     last_end_s = Some(window_end_s);

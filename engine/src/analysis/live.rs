@@ -4,9 +4,9 @@ use super::inference::{InferenceThread, ModelStatus, WindowHook, WindowJob};
 use super::readouts::{AnalysisPhase, Readouts};
 use super::session::ModelOptions;
 use super::window::{WindowFront, WindowPlan};
+use crate::Result;
 use crate::bridge::{Command, EngineSnapshot};
 use crate::worker::{AnalysisSettings, Analyzer};
-use crate::Result;
 
 /// Construction options of [`MuqAnalyzer`].
 #[derive(Clone, Default)]
@@ -27,7 +27,10 @@ impl AnalyzerOptions {
     /// provisional first window at half the window.
     pub fn new() -> Self {
         Self {
-            model: ModelOptions { cache_dir: super::text_cache::default_cache_dir(), ..ModelOptions::default() },
+            model: ModelOptions {
+                cache_dir: super::text_cache::default_cache_dir(),
+                ..ModelOptions::default()
+            },
             provisional_fraction: 0.5,
             queries: Vec::new(),
             before_window: None,
@@ -57,7 +60,8 @@ pub struct MuqAnalyzer {
 impl MuqAnalyzer {
     /// Starts the (idle) inference thread. Errors only when the OS refuses a thread.
     pub fn new(options: AnalyzerOptions) -> Result<Self> {
-        let inference = InferenceThread::spawn(options.model.clone(), options.before_window.clone())?;
+        let inference =
+            InferenceThread::spawn(options.model.clone(), options.before_window.clone())?;
         if !options.queries.is_empty() {
             inference.set_queries(options.queries.clone());
         }
@@ -75,12 +79,42 @@ impl MuqAnalyzer {
         })
     }
 
+    /// Waits (polling every 5 ms) until no window is queued or running and the model is no
+    /// longer loading; `false` when `timeout` passed first. For tests and offline callers; never
+    /// call it on the worker thread.
+    pub fn wait_idle(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let view = self.inference.view();
+            let loading = matches!(view.status, ModelStatus::Loading(..))
+                || (self.any_samples && view.status == ModelStatus::NotLoaded);
+            if !view.busy && !loading {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Bytes-bound of the window buffer, in samples (one window plus one input chunk).
+    pub fn buffer_capacity_samples(&self) -> usize {
+        self.front
+            .as_ref()
+            .map_or(0, WindowFront::buffer_capacity_samples)
+    }
+
     /// Fills `readouts` (what [`Analyzer::fill_snapshot`] writes into the snapshot).
     pub fn fill_readouts(&self, r: &mut Readouts) {
         let view = self.inference.view();
         r.message.clear();
         r.hint.clear();
-        r.key = self.front.as_ref().map(WindowFront::key).unwrap_or_default();
+        r.key = self
+            .front
+            .as_ref()
+            .map(WindowFront::key)
+            .unwrap_or_default();
         r.seconds_needed = self.front.as_ref().map_or(0.0, WindowFront::seconds_needed);
         r.num_non_finite_samples = self.front.as_ref().map_or(0, WindowFront::num_non_finite);
         r.num_windows_skipped = view.num_skipped;
@@ -97,7 +131,11 @@ impl MuqAnalyzer {
                 r.num_windows_analysed = latest.num_analysed;
                 r.inference_ms = latest.inference_ms;
                 r.achieved_hop_s = latest.achieved_hop_s;
-                r.real_time_factor = if hop_s > 0.0 { latest.inference_ms / (1e3 * hop_s) } else { 0.0 };
+                r.real_time_factor = if hop_s > 0.0 {
+                    latest.inference_ms / (1e3 * hop_s)
+                } else {
+                    0.0
+                };
             }
             None => {
                 r.instruments.clear();
@@ -112,13 +150,16 @@ impl MuqAnalyzer {
                 r.real_time_factor = 0.0;
             }
         }
-        let seen_s = self.front.as_ref().map_or(0.0, WindowFront::seconds_seen);
-        r.stale = self.silent || view.latest.as_ref().is_some_and(|l| seen_s - l.window_end_s > 2.0 * f64::from(hop_s) + 1.0);
+        // Stale: the input went silent, or the newest window failed, so the model readouts
+        // describe older audio. (A slow model is not stale: `window_end_s` and the achieved hop
+        // say how far behind it is.)
+        r.stale = self.silent || view.window_error.is_some();
         r.load_progress = 0.0;
         r.device.clear();
         r.phase = if let Some(e) = &self.config_error {
             r.message.clone_from(e);
-            r.hint.push_str("change the window/hop settings or the host sample rate");
+            r.hint
+                .push_str("change the window/hop settings or the host sample rate");
             AnalysisPhase::Error
         } else {
             match &view.status {
@@ -144,7 +185,9 @@ impl MuqAnalyzer {
                         r.load_progress = 1.0;
                     }
                     if self.silent {
-                        r.message.push_str("digital silence: analysis paused, showing the last readouts");
+                        r.message.push_str(
+                            "digital silence: analysis paused, showing the last readouts",
+                        );
                         AnalysisPhase::Stale
                     } else if let Some(e) = &view.window_error {
                         r.message.clone_from(e);
@@ -212,7 +255,12 @@ impl Analyzer for MuqAnalyzer {
             let mut samples = std::mem::take(spare);
             samples.clear();
             samples.extend_from_slice(window.samples);
-            let job = WindowJob { samples, start_sample: window.start_sample, provisional: window.provisional, stream_epoch: epoch };
+            let job = WindowJob {
+                samples,
+                start_sample: window.start_sample,
+                provisional: window.provisional,
+                stream_epoch: epoch,
+            };
             if let Some(old) = inference.submit(job) {
                 *spare = old;
             }
@@ -233,5 +281,13 @@ impl Analyzer for MuqAnalyzer {
 
     fn fill_snapshot(&self, snapshot: &mut EngineSnapshot) {
         self.fill_readouts(&mut snapshot.readouts);
+        let r = &snapshot.readouts;
+        if snapshot.analyzer_status.is_empty() {
+            snapshot.analyzer_status.push_str(r.phase.label());
+            if !r.message.is_empty() {
+                snapshot.analyzer_status.push_str(": ");
+                snapshot.analyzer_status.push_str(&r.message);
+            }
+        }
     }
 }

@@ -3,6 +3,10 @@
 //! MuQ through the streaming encoder (each hop runs the conv stem over new audio only), then
 //! MuQ-MuLan's audio head on the window's hidden states.
 //!
+//! A window is treated as one MuLan clip: for the real model the default 10 s window is
+//! exactly its clip; other window lengths run the audio head over the whole window (the MuLan
+//! audio transformer has no position limit) rather than chopping it into clips.
+//!
 //! Runs on the inference thread (or the CLI thread); allocates and may take seconds.
 
 use std::path::{Path, PathBuf};
@@ -52,7 +56,11 @@ impl MulanWindowModel {
         let identity = weights_identity(&files.weights)?;
         let mulan = MuqMulan::load_files(&files, device)?;
         let streaming = StreamingMuq::new(mulan.muq().clone());
-        Ok(Self { mulan, streaming, identity })
+        Ok(Self {
+            mulan,
+            streaming,
+            identity,
+        })
     }
 
     /// The MuQ-MuLan model.
@@ -86,7 +94,10 @@ impl WindowModel for MulanWindowModel {
 
     fn text_latent(&mut self, text: &str) -> Result<TextEmbedding> {
         let out = self.mulan.text_latent(text)?;
-        Ok(TextEmbedding { latent: out.latent.flatten_all()?.to_vec1::<f32>()?, truncated: out.truncated })
+        Ok(TextEmbedding {
+            latent: out.latent.flatten_all()?.to_vec1::<f32>()?,
+            truncated: out.truncated,
+        })
     }
 
     fn reset_stream(&mut self) {

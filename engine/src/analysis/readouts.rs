@@ -91,7 +91,8 @@ pub struct Readouts {
     pub queries: Vec<QueryReadout>,
     /// True when the model readouts come from a shorter, provisional first window.
     pub provisional: bool,
-    /// True when the model readouts are older than the input (silence or no current window).
+    /// True when the input is digital silence or the newest window failed: the model readouts
+    /// describe older audio and are kept as they were.
     pub stale: bool,
     /// Audio time (seconds since start, at 24 kHz) at the end of the window the model
     /// readouts describe; 0 before the first window.

@@ -45,12 +45,16 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> std::result::Result<PathBuf
         Some(dir) if dir.join("config.json").is_file() => Ok(dir.to_path_buf()),
         Some(dir) => Err(ModelProblem {
             missing: true,
-            message: format!("no MuQ-MuLan model in {} (config.json not found)", dir.display()),
+            message: format!(
+                "no MuQ-MuLan model in {} (config.json not found)",
+                dir.display()
+            ),
             hint: fetch_hint.into(),
         }),
         None => crate::models::mulan::files::default_model_dir().ok_or_else(|| ModelProblem {
             missing: true,
-            message: "no MuQ-MuLan weights found: instruments, genre and text queries are off".into(),
+            message: "no MuQ-MuLan weights found: instruments, genre and text queries are off"
+                .into(),
             hint: fetch_hint.into(),
         }),
     }
@@ -82,17 +86,25 @@ pub struct Session {
 impl Session {
     /// Loads the model folder per `options` and builds the heads; `progress(fraction, what)`
     /// reports the stages.
-    pub fn load(options: &ModelOptions, mut progress: impl FnMut(f32, &str)) -> std::result::Result<Self, ModelProblem> {
+    pub fn load(
+        options: &ModelOptions,
+        mut progress: impl FnMut(f32, &str),
+    ) -> std::result::Result<Self, ModelProblem> {
         let dir = resolve_model_dir(options.model_dir.as_deref())?;
         let (device, device_name) = select_device(options.device);
         progress(0.05, "loading weights");
-        let fail = |e: Error| ModelProblem {
+        let fail = |e: Error| {
+            ModelProblem {
             missing: false,
             message: format!("could not load the model from {}: {e}", dir.display()),
             hint: "check the folder holds a complete MuQ-MuLan download (`muq fetch`), or choose another".into(),
+        }
         };
         let model = MulanWindowModel::load(&dir, &device).map_err(fail)?;
-        Self::with_model(Box::new(model), device_name, options, |f, what| progress(0.3 + 0.7 * f, what)).map_err(fail)
+        Self::with_model(Box::new(model), device_name, options, |f, what| {
+            progress(0.3 + 0.7 * f, what)
+        })
+        .map_err(fail)
     }
 
     /// Builds the heads around an already loaded model (tests inject models this way).
@@ -103,27 +115,53 @@ impl Session {
         mut progress: impl FnMut(f32, &str),
     ) -> Result<Self> {
         let mut cache = TextLatentCache::open(options.cache_dir.as_deref(), model.identity());
-        let instruments_vocab = Vocabulary::load(HeadKind::Instruments, options.labels_dir.as_deref())?;
+        let instruments_vocab =
+            Vocabulary::load(HeadKind::Instruments, options.labels_dir.as_deref())?;
         let genres_vocab = Vocabulary::load(HeadKind::Genres, options.labels_dir.as_deref())?;
         let total = (instruments_vocab.labels.len() + genres_vocab.labels.len()).max(1);
         let mut heads = Vec::with_capacity(2);
-        for (kind, vocab, offset) in
-            [(HeadKind::Instruments, &instruments_vocab, 0), (HeadKind::Genres, &genres_vocab, instruments_vocab.labels.len())]
-        {
+        for (kind, vocab, offset) in [
+            (HeadKind::Instruments, &instruments_vocab, 0),
+            (
+                HeadKind::Genres,
+                &genres_vocab,
+                instruments_vocab.labels.len(),
+            ),
+        ] {
             let head = ZeroShotHead::build(
                 kind,
                 vocab,
                 |text| Ok(cache.get(model.as_mut(), text)?.latent),
-                |done, _| progress((offset + done) as f32 / total as f32, "encoding label texts"),
+                |done, _| {
+                    progress(
+                        (offset + done) as f32 / total as f32,
+                        "encoding label texts",
+                    )
+                },
             )?;
             heads.push(head);
         }
         // A cache that cannot be written only costs time at the next load.
         let _ = cache.save();
-        let genres = heads.pop().ok_or_else(|| Error::Other("genre head missing".into()))?;
-        let instruments = heads.pop().ok_or_else(|| Error::Other("instrument head missing".into()))?;
-        let history_len = if options.history_len == 0 { crate::heads::text_query::DEFAULT_HISTORY_LEN } else { options.history_len };
-        Ok(Self { model, cache, instruments, genres, queries: TextQueries::new(history_len), device })
+        let genres = heads
+            .pop()
+            .ok_or_else(|| Error::Other("genre head missing".into()))?;
+        let instruments = heads
+            .pop()
+            .ok_or_else(|| Error::Other("instrument head missing".into()))?;
+        let history_len = if options.history_len == 0 {
+            crate::heads::text_query::DEFAULT_HISTORY_LEN
+        } else {
+            options.history_len
+        };
+        Ok(Self {
+            model,
+            cache,
+            instruments,
+            genres,
+            queries: TextQueries::new(history_len),
+            device,
+        })
     }
 
     /// Description of the compute device.
@@ -147,6 +185,15 @@ impl Session {
         Ok(())
     }
 
+    /// Top instruments and genres for any unit-norm audio latent (e.g. a whole file's mean).
+    pub fn label_scores(&self, audio_latent: &[f32]) -> Result<(Vec<LabelScore>, Vec<LabelScore>)> {
+        Ok((
+            self.instruments
+                .top_k(audio_latent, HeadKind::Instruments.top_k())?,
+            self.genres.top_k(audio_latent, HeadKind::Genres.top_k())?,
+        ))
+    }
+
     /// Forgets the streaming encoder's cache (the next window starts a new stream).
     pub fn reset_stream(&mut self) {
         self.model.reset_stream();
@@ -157,13 +204,22 @@ impl Session {
     pub fn analyse(&mut self, window: &[f32], start_sample: u64) -> Result<WindowOutput> {
         let audio_latent = self.model.audio_latent(window, start_sample)?;
         if audio_latent.is_empty() || audio_latent.iter().any(|x| !x.is_finite()) {
-            return Err(Error::Other("the model produced a non-finite audio latent".into()));
+            return Err(Error::Other(
+                "the model produced a non-finite audio latent".into(),
+            ));
         }
-        let instruments = self.instruments.top_k(&audio_latent, HeadKind::Instruments.top_k())?;
+        let instruments = self
+            .instruments
+            .top_k(&audio_latent, HeadKind::Instruments.top_k())?;
         let genres = self.genres.top_k(&audio_latent, HeadKind::Genres.top_k())?;
         self.queries.score(&audio_latent)?;
         let mut queries = Vec::new();
         self.queries.fill(&mut queries);
-        Ok(WindowOutput { instruments, genres, queries, audio_latent })
+        Ok(WindowOutput {
+            instruments,
+            genres,
+            queries,
+            audio_latent,
+        })
     }
 }

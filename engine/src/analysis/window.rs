@@ -32,7 +32,8 @@ pub struct WindowPlan {
 }
 
 fn round_to_tokens(seconds: f32) -> usize {
-    let tokens = (f64::from(seconds) * f64::from(MUQ_SAMPLE_RATE_HZ) / TOKEN_SAMPLES as f64).round();
+    let tokens =
+        (f64::from(seconds) * f64::from(MUQ_SAMPLE_RATE_HZ) / TOKEN_SAMPLES as f64).round();
     (tokens.max(1.0) as usize) * TOKEN_SAMPLES
 }
 
@@ -60,7 +61,11 @@ impl WindowPlan {
         } else {
             0
         };
-        Ok(Self { window_samples, hop_samples, provisional_samples })
+        Ok(Self {
+            window_samples,
+            hop_samples,
+            provisional_samples,
+        })
     }
 
     /// Window length in seconds.
@@ -178,7 +183,8 @@ impl WindowFront {
     /// Feeds host samples; calls `on_window` for every window that became due, oldest first.
     pub fn push(&mut self, mono: &[f32], mut on_window: impl FnMut(DueWindow<'_>)) -> Result<()> {
         self.sanitized.clear();
-        self.sanitized.extend(mono.iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
+        self.sanitized
+            .extend(mono.iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
         self.num_non_finite += mono.iter().filter(|x| !x.is_finite()).count() as u64;
         let old_len = self.buf.len();
         match &mut self.resampler {
@@ -204,7 +210,12 @@ impl WindowFront {
         }
         while self.next_end <= end_total {
             let start = self.next_end - window;
-            on_window(self.view(start, self.plan.window_samples, self.plan.hop_samples, false));
+            on_window(self.view(
+                start,
+                self.plan.window_samples,
+                self.plan.hop_samples,
+                false,
+            ));
             self.next_end += self.plan.hop_samples as u64;
         }
         // Keep only what the next window needs.
@@ -220,7 +231,12 @@ impl WindowFront {
         let offset = (start - self.buf_start) as usize;
         let samples = &self.buf[offset..offset + len];
         let silent = samples[len - hop..].iter().all(|x| x.abs() <= SILENCE_ABS);
-        DueWindow { samples, start_sample: start, provisional, silent }
+        DueWindow {
+            samples,
+            start_sample: start,
+            provisional,
+            silent,
+        }
     }
 }
 
@@ -237,7 +253,14 @@ mod tests {
         assert_eq!(odd.window_samples % TOKEN_SAMPLES, 0);
         assert_eq!(odd.hop_samples % TOKEN_SAMPLES, 0);
         assert_eq!(odd.provisional_samples, 11_520);
-        for (w, h) in [(0.0, 1.0), (f32::NAN, 1.0), (100.0, 1.0), (2.0, 0.0), (2.0, 3.0), (2.0, f32::INFINITY)] {
+        for (w, h) in [
+            (0.0, 1.0),
+            (f32::NAN, 1.0),
+            (100.0, 1.0),
+            (2.0, 0.0),
+            (2.0, 3.0),
+            (2.0, f32::INFINITY),
+        ] {
             assert!(WindowPlan::new(w, h, 0.0).is_err(), "{w} {h}");
         }
         Ok(())
@@ -247,11 +270,16 @@ mod tests {
     fn windows_arrive_on_the_grid_with_bounded_memory() -> Result<()> {
         let plan = WindowPlan::new(0.4, 0.2, 0.2)?;
         let mut front = WindowFront::new(plan, 24_000.0)?;
-        let ramp: Vec<f32> = (0..48_000).map(|i| (i % 1000) as f32 / 1000.0 + 0.1).collect();
+        let ramp: Vec<f32> = (0..48_000)
+            .map(|i| (i % 1000) as f32 / 1000.0 + 0.1)
+            .collect();
         let mut seen = Vec::new();
         for chunk in ramp.chunks(777) {
             front.push(chunk, |w| {
-                assert_eq!(w.samples, &ramp[w.start_sample as usize..w.start_sample as usize + w.samples.len()]);
+                assert_eq!(
+                    w.samples,
+                    &ramp[w.start_sample as usize..w.start_sample as usize + w.samples.len()]
+                );
                 seen.push((w.start_sample, w.samples.len(), w.provisional, w.silent));
             })?;
         }

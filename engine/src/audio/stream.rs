@@ -24,7 +24,7 @@ pub struct AudioReader {
 
 impl AudioReader {
     /// Opens `path`; samples are delivered at `target_rate_hz` (resampled with
-    /// [`super::resample`]'s algorithm), or at the file's own rate for `None`.
+    /// [`super::resample()`]'s algorithm), or at the file's own rate for `None`.
     pub fn open(path: impl AsRef<Path>, target_rate_hz: Option<u32>) -> Result<Self> {
         let source = PacketSource::open(path.as_ref())?;
         let Some(source_rate_hz) = source.sample_rate_hz else {

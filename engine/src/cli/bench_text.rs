@@ -48,11 +48,16 @@ fn measure(args: &BenchTextArgs) -> anyhow::Result<serde_json::Value> {
     }
     let build_start = Instant::now();
     let vb = random_var_builder(args.seed, &dev);
-    let encoder = TextEncoder::new(&cfg, &xcfg, vb.pp("mulan")).context("building the text side")?;
+    let encoder =
+        TextEncoder::new(&cfg, &xcfg, vb.pp("mulan")).context("building the text side")?;
     let build_s = build_start.elapsed().as_secs_f64();
     // Fixed pseudo-random ids in the sentencepiece range (5..250 000), `<s>` first, `</s>` last.
     let mut ids = vec![0u32];
-    ids.extend((0..args.tokens as u64 - 2).map(|i| 5 + ((args.seed ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as u32 % 249_995));
+    ids.extend(
+        (0..args.tokens as u64 - 2).map(|i| {
+            5 + ((args.seed ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as u32 % 249_995
+        }),
+    );
     ids.push(2);
     let ids = vec![ids];
     let (mut times, mut encoder_times) = (Vec::new(), Vec::new());
@@ -97,13 +102,21 @@ pub fn run(args: BenchTextArgs) -> anyhow::Result<()> {
         }
         let out = std::process::Command::new(&exe)
             .args(["bench-text", "--random-weights", "--child"])
-            .args(["--tokens", &args.tokens.to_string(), "--runs", &args.runs.to_string()])
+            .args([
+                "--tokens",
+                &args.tokens.to_string(),
+                "--runs",
+                &args.runs.to_string(),
+            ])
             .args(["--seed", &args.seed.to_string()])
             .env("RAYON_NUM_THREADS", n.to_string())
             .output()
             .context("running the benchmark child")?;
         if !out.status.success() {
-            bail!("benchmark child ({n} threads) failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "benchmark child ({n} threads) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let v: serde_json::Value =
             serde_json::from_slice(&out.stdout).context("parsing the benchmark child's output")?;

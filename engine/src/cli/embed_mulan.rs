@@ -26,7 +26,10 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         .with_context(|| format!("loading MuQ-MuLan from {}", args.model.display()))?;
     let audio = load_mono_24k(&args.audio)?;
     if audio.num_non_finite > 0 {
-        eprintln!("warning: {} non-finite samples were replaced by 0", audio.num_non_finite);
+        eprintln!(
+            "warning: {} non-finite samples were replaced by 0",
+            audio.num_non_finite
+        );
     }
     let out = model.audio_latent(&audio.samples)?;
     let num_clips = out.per_clip.dim(0)?;
@@ -35,8 +38,12 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         ("audio_latent".to_string(), out.latent),
         ("audio_latent_per_clip".to_string(), out.per_clip),
     ]);
-    candle_core::safetensors::save(&tensors, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("{}", serde_json::json!({ "num_clips": num_clips, "latent": latent }));
+    candle_core::safetensors::save(&tensors, &args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "{}",
+        serde_json::json!({ "num_clips": num_clips, "latent": latent })
+    );
     eprintln!("saved {}", args.out.display());
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::models::mulan::hub::{DEFAULT_ENDPOINT, FETCH_FILES, default_cache_dir, fetch_missing, missing_files};
+use crate::models::mulan::hub::{
+    DEFAULT_ENDPOINT, FETCH_FILES, default_cache_dir, fetch_missing, missing_files,
+};
 
 /// Arguments of `muq fetch`.
 #[derive(Debug, clap::Args)]
@@ -29,21 +31,38 @@ pub fn run(args: FetchArgs) -> anyhow::Result<()> {
     let missing = missing_files(&root);
     if args.check {
         for f in FETCH_FILES {
-            let state = if missing.contains(&f) { "missing" } else { "present" };
+            let state = if missing.contains(&f) {
+                "missing"
+            } else {
+                "present"
+            };
             println!("{state}\t{}/{}", f.repo, f.file);
         }
-        anyhow::ensure!(missing.is_empty(), "{} of {} files missing in {}", missing.len(), FETCH_FILES.len(), root.display());
+        anyhow::ensure!(
+            missing.is_empty(),
+            "{} of {} files missing in {}",
+            missing.len(),
+            FETCH_FILES.len(),
+            root.display()
+        );
         return Ok(());
     }
     if !missing.is_empty() {
-        eprintln!("downloading {} file(s) into {} (pytorch_model.bin is about 2.5 GB)", missing.len(), root.display());
+        eprintln!(
+            "downloading {} file(s) into {} (pytorch_model.bin is about 2.5 GB)",
+            missing.len(),
+            root.display()
+        );
     }
     let paths = fetch_missing(&root, &endpoint, true)?;
     for p in &paths {
         println!("{}", p.display());
     }
     if let Some(dir) = paths.first().and_then(|p| p.parent()) {
-        eprintln!("MuQ-MuLan-large is ready: muq text --model {} \"calm piano\"", dir.display());
+        eprintln!(
+            "MuQ-MuLan-large is ready: muq text --model {} \"calm piano\"",
+            dir.display()
+        );
     }
     Ok(())
 }

@@ -27,14 +27,19 @@ pub struct SimilarityArgs {
 /// re-normalised.
 pub fn run(args: SimilarityArgs) -> anyhow::Result<()> {
     let dir = super::text::model_dir(args.model)?;
-    let model = MuqMulan::load(&dir, &Device::Cpu).with_context(|| format!("loading {}", dir.display()))?;
+    let model =
+        MuqMulan::load(&dir, &Device::Cpu).with_context(|| format!("loading {}", dir.display()))?;
     let audio = load_mono_24k(&args.audio)?;
     let audio_latent = model.audio_latent(&audio.samples)?.latent;
     let mut latents = Vec::new();
     for (i, t) in args.texts.iter().enumerate() {
         let l = model.text_latent(t)?;
         if l.truncated {
-            eprintln!("note: text {} was truncated to the model's {} tokens", i + 1, model.max_text_tokens());
+            eprintln!(
+                "note: text {} was truncated to the model's {} tokens",
+                i + 1,
+                model.max_text_tokens()
+            );
         }
         latents.push(l.latent);
     }

@@ -37,7 +37,8 @@ pub(crate) fn model_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 /// `latent`); truncation notices go to stderr.
 pub fn run(args: TextArgs) -> anyhow::Result<()> {
     let dir = model_dir(args.model)?;
-    let model = MuqMulan::load(&dir, &Device::Cpu).with_context(|| format!("loading {}", dir.display()))?;
+    let model =
+        MuqMulan::load(&dir, &Device::Cpu).with_context(|| format!("loading {}", dir.display()))?;
     let refs: Vec<&str> = args.texts.iter().map(String::as_str).collect();
     let (latents, ids, truncated) = if args.batched {
         let b = model.text_latents_batched(&refs)?;
@@ -72,7 +73,8 @@ pub fn run(args: TextArgs) -> anyhow::Result<()> {
     }
     if let Some(out) = args.out {
         let map = std::collections::HashMap::from([("text_latent".to_string(), latents)]);
-        candle_core::safetensors::save(&map, &out).with_context(|| format!("writing {}", out.display()))?;
+        candle_core::safetensors::save(&map, &out)
+            .with_context(|| format!("writing {}", out.display()))?;
         eprintln!("saved {}", out.display());
     }
     Ok(())

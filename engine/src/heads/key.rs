@@ -68,10 +68,10 @@ impl Default for KeyConfig {
     fn default() -> Self {
         Self {
             chroma: ChromaConfig::default(),
-            profile: ProfileChoice::Builtin(ProfileKind::Temperley),
+            profile: ProfileChoice::Builtin(ProfileKind::KrumhanslKessler),
             template_harmonics: 1,
             template_harmonic_decay: 0.6,
-            bass_weight: 0.5,
+            bass_weight: 0.0,
             smoothing_s: Some(20.0),
             hysteresis: Some(HysteresisConfig::default()),
             min_evidence_s: 1.0,

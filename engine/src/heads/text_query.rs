@@ -35,12 +35,19 @@ impl Default for TextQueries {
 impl TextQueries {
     /// No queries; histories keep `history_len` values (at least 1).
     pub fn new(history_len: usize) -> Self {
-        Self { queries: Vec::new(), history_len: history_len.max(1) }
+        Self {
+            queries: Vec::new(),
+            history_len: history_len.max(1),
+        }
     }
 
     /// Replaces the queries. `encode` gives each text's unit-norm latent and whether it was cut.
     /// Blank texts are skipped; a query whose text is unchanged keeps its history.
-    pub fn set(&mut self, texts: &[String], mut encode: impl FnMut(&str) -> Result<(Vec<f32>, bool)>) -> Result<()> {
+    pub fn set(
+        &mut self,
+        texts: &[String],
+        mut encode: impl FnMut(&str) -> Result<(Vec<f32>, bool)>,
+    ) -> Result<()> {
         let mut next = Vec::with_capacity(texts.len());
         for text in texts.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             if let Some(old) = self.queries.iter().find(|q| q.text == text) {
@@ -49,9 +56,16 @@ impl TextQueries {
             }
             let (latent, truncated) = encode(text)?;
             if latent.is_empty() || latent.iter().any(|x| !x.is_finite()) {
-                return Err(Error::Other(format!("text latent of query {text:?} is empty or not finite")));
+                return Err(Error::Other(format!(
+                    "text latent of query {text:?} is empty or not finite"
+                )));
             }
-            next.push(Query { text: text.to_string(), latent, truncated, history: VecDeque::new() });
+            next.push(Query {
+                text: text.to_string(),
+                latent,
+                truncated,
+                history: VecDeque::new(),
+            });
         }
         self.queries = next;
         Ok(())
@@ -81,7 +95,10 @@ impl TextQueries {
             }
             let value = crate::analysis::model::dot(&q.latent, audio_latent);
             if !value.is_finite() {
-                return Err(Error::Other(format!("similarity with {:?} is not finite", q.text)));
+                return Err(Error::Other(format!(
+                    "similarity with {:?} is not finite",
+                    q.text
+                )));
             }
             values.push(value);
         }
@@ -112,7 +129,11 @@ mod tests {
     use super::*;
 
     fn encode(text: &str) -> Result<(Vec<f32>, bool)> {
-        Ok(if text.contains("piano") { (vec![1.0, 0.0], false) } else { (vec![0.0, 1.0], true) })
+        Ok(if text.contains("piano") {
+            (vec![1.0, 0.0], false)
+        } else {
+            (vec![0.0, 1.0], true)
+        })
     }
 
     #[test]
@@ -129,7 +150,9 @@ mod tests {
         assert_eq!(out[0].similarity, 0.4);
         assert_eq!(out[1].history, vec![1.0, 1.0, 1.0]);
         assert!(out[1].truncated);
-        queries.set(&["drums".into()], |_| Err(Error::Other("must not re-encode".into())))?;
+        queries.set(&["drums".into()], |_| {
+            Err(Error::Other("must not re-encode".into()))
+        })?;
         queries.fill(&mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].history.len(), 3);

@@ -73,7 +73,9 @@ pub struct Vocabulary {
 
 /// Non-empty, non-comment lines, trimmed.
 fn content_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 impl Vocabulary {
@@ -87,17 +89,24 @@ impl Vocabulary {
             }
         }
         if labels.is_empty() {
-            return Err(Error::Other(format!("{origin}: the label list is empty (one label per line)")));
+            return Err(Error::Other(format!(
+                "{origin}: the label list is empty (one label per line)"
+            )));
         }
         if labels.len() > MAX_LABELS {
-            return Err(Error::Other(format!("{origin}: {} labels, at most {MAX_LABELS} are supported", labels.len())));
+            return Err(Error::Other(format!(
+                "{origin}: {} labels, at most {MAX_LABELS} are supported",
+                labels.len()
+            )));
         }
         let templates: Vec<String> = content_lines(templates_text).map(str::to_string).collect();
         if templates.is_empty() {
             return Err(Error::Other(format!("{origin}: no prompt templates")));
         }
         if let Some(bad) = templates.iter().find(|t| !t.contains("{label}")) {
-            return Err(Error::Other(format!("{origin}: prompt template {bad:?} lacks {{label}}")));
+            return Err(Error::Other(format!(
+                "{origin}: prompt template {bad:?} lacks {{label}}"
+            )));
         }
         Ok(Self { labels, templates })
     }
@@ -115,12 +124,15 @@ impl Vocabulary {
     /// else the built-in vocabulary.
     pub fn load(kind: HeadKind, override_dir: Option<&Path>) -> Result<Self> {
         let builtin = Self::builtin(kind)?;
-        let Some(dir) = override_dir else { return Ok(builtin) };
+        let Some(dir) = override_dir else {
+            return Ok(builtin);
+        };
         let labels_path = dir.join(format!("{}.txt", kind.name()));
         if !labels_path.is_file() {
             return Ok(builtin);
         }
-        let labels = std::fs::read_to_string(&labels_path).map_err(|e| Error::io(&labels_path, e))?;
+        let labels =
+            std::fs::read_to_string(&labels_path).map_err(|e| Error::io(&labels_path, e))?;
         let prompts_path = dir.join("prompts").join(format!("{}.txt", kind.name()));
         let prompts = if prompts_path.is_file() {
             std::fs::read_to_string(&prompts_path).map_err(|e| Error::io(&prompts_path, e))?
@@ -132,7 +144,9 @@ impl Vocabulary {
 
     /// Every prompt of `label`.
     pub fn prompts_for<'a>(&'a self, label: &'a str) -> impl Iterator<Item = String> + 'a {
-        self.templates.iter().map(move |t| t.replace("{label}", label))
+        self.templates
+            .iter()
+            .map(move |t| t.replace("{label}", label))
     }
 }
 
@@ -151,7 +165,9 @@ pub struct ZeroShotHead {
 fn normalized(mut v: Vec<f32>, what: &str) -> Result<Vec<f32>> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if !(norm.is_finite() && norm > 0.0) {
-        return Err(Error::Other(format!("{what}: the text latent is zero or not finite")));
+        return Err(Error::Other(format!(
+            "{what}: the text latent is zero or not finite"
+        )));
     }
     v.iter_mut().for_each(|x| *x /= norm);
     Ok(v)
@@ -159,13 +175,29 @@ fn normalized(mut v: Vec<f32>, what: &str) -> Result<Vec<f32>> {
 
 /// `softmax(c / temperature)`, computed stably; non-finite cosines count as -inf.
 pub fn calibrated_scores(cosines: &[f32], temperature: f32) -> Vec<f32> {
-    let t = if temperature.is_finite() && temperature > 0.0 { temperature } else { DEFAULT_TEMPERATURE };
-    let max = cosines.iter().copied().filter(|c| c.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    let t = if temperature.is_finite() && temperature > 0.0 {
+        temperature
+    } else {
+        DEFAULT_TEMPERATURE
+    };
+    let max = cosines
+        .iter()
+        .copied()
+        .filter(|c| c.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
     if !max.is_finite() {
         return vec![0.0; cosines.len()];
     }
-    let exps: Vec<f32> =
-        cosines.iter().map(|&c| if c.is_finite() { ((c - max) / t).exp() } else { 0.0 }).collect();
+    let exps: Vec<f32> = cosines
+        .iter()
+        .map(|&c| {
+            if c.is_finite() {
+                ((c - max) / t).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let sum: f32 = exps.iter().sum();
     exps.iter().map(|e| e / sum).collect()
 }
@@ -189,7 +221,10 @@ impl ZeroShotHead {
                     sum = vec![0.0; latent.len()];
                 }
                 if latent.len() != sum.len() || latent.is_empty() {
-                    return Err(Error::Other(format!("text latent of {prompt:?} has width {}", latent.len())));
+                    return Err(Error::Other(format!(
+                        "text latent of {prompt:?} has width {}",
+                        latent.len()
+                    )));
                 }
                 sum.iter_mut().zip(&latent).for_each(|(s, x)| *s += x);
             }
@@ -198,7 +233,13 @@ impl ZeroShotHead {
             latents.extend(mean);
             on_label(idx + 1, vocab.labels.len());
         }
-        Ok(Self { kind, labels: vocab.labels.clone(), latents, dim, temperature: DEFAULT_TEMPERATURE })
+        Ok(Self {
+            kind,
+            labels: vocab.labels.clone(),
+            latents,
+            dim,
+            temperature: DEFAULT_TEMPERATURE,
+        })
     }
 
     /// Which head this is.
@@ -229,7 +270,11 @@ impl ZeroShotHead {
                 self.dim
             )));
         }
-        Ok(self.latents.chunks_exact(self.dim).map(|t| crate::analysis::model::dot(t, audio_latent)).collect())
+        Ok(self
+            .latents
+            .chunks_exact(self.dim)
+            .map(|t| crate::analysis::model::dot(t, audio_latent))
+            .collect())
     }
 
     /// The top `k` labels, best first, with calibrated scores (see the module docs).
@@ -241,7 +286,11 @@ impl ZeroShotHead {
         Ok(order
             .into_iter()
             .take(k)
-            .map(|i| LabelScore { label: self.labels[i].clone(), score: scores[i], cosine: cosines[i] })
+            .map(|i| LabelScore {
+                label: self.labels[i].clone(),
+                score: scores[i],
+                cosine: cosines[i],
+            })
             .collect())
     }
 }
@@ -254,9 +303,17 @@ mod tests {
     fn builtin_vocabularies_parse_and_are_sizeable() -> Result<()> {
         let instruments = Vocabulary::builtin(HeadKind::Instruments)?;
         let genres = Vocabulary::builtin(HeadKind::Genres)?;
-        assert!(instruments.labels.len() >= 40, "{}", instruments.labels.len());
+        assert!(
+            instruments.labels.len() >= 40,
+            "{}",
+            instruments.labels.len()
+        );
         assert!(genres.labels.len() >= 30, "{}", genres.labels.len());
-        assert!(instruments.prompts_for("piano").any(|p| p == "the sound of piano"));
+        assert!(
+            instruments
+                .prompts_for("piano")
+                .any(|p| p == "the sound of piano")
+        );
         assert!(Vocabulary::parse("# only a comment\n", "{label}", "x").is_err());
         assert!(Vocabulary::parse("a\n", "no placeholder", "x").is_err());
         Ok(())

@@ -86,15 +86,23 @@ impl XlmRobertaConfig {
     /// Reads and validates a transformers `config.json`.
     pub fn from_file(path: &Path) -> crate::Result<Self> {
         let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let cfg: Self = serde_json::from_str(&json)
-            .map_err(|e| Error::Config { path: path.to_path_buf(), msg: e.to_string() })?;
-        cfg.validate().map_err(|msg| Error::Config { path: path.to_path_buf(), msg })?;
+        let cfg: Self = serde_json::from_str(&json).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })?;
+        cfg.validate().map_err(|msg| Error::Config {
+            path: path.to_path_buf(),
+            msg,
+        })?;
         Ok(cfg)
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.hidden_act != "gelu" {
-            return Err(format!("hidden_act {:?} is not supported (only \"gelu\")", self.hidden_act));
+            return Err(format!(
+                "hidden_act {:?} is not supported (only \"gelu\")",
+                self.hidden_act
+            ));
         }
         if self.position_embedding_type != "absolute" {
             return Err(format!(
@@ -102,7 +110,9 @@ impl XlmRobertaConfig {
                 self.position_embedding_type
             ));
         }
-        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err("hidden_size must be a multiple of num_attention_heads".into());
         }
         if self.max_position_embeddings <= self.pad_token_id as usize + 2 {
@@ -141,10 +151,27 @@ struct Embeddings {
     layer_norm: LayerNorm,
 }
 
+/// `attention.self.{query,key,value}` fused into one `(h, 3h)` product (one gemm instead of
+/// three for the few rows of a prompt).
 struct SelfAttention {
-    query: LinearT,
-    key: LinearT,
-    value: LinearT,
+    qkv: LinearT,
+}
+
+impl SelfAttention {
+    fn new(h: usize, vb: VarBuilder) -> Result<Self> {
+        let parts = ["query", "key", "value"];
+        let ws = parts
+            .iter()
+            .map(|p| vb.pp(*p).get((h, h), "weight"))
+            .collect::<Result<Vec<_>>>()?;
+        let bs = parts
+            .iter()
+            .map(|p| vb.pp(*p).get(h, "bias"))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            qkv: LinearT::from_weight(&Tensor::cat(&ws, 0)?, Some(Tensor::cat(&bs, 0)?))?,
+        })
+    }
 }
 
 struct Layer {
@@ -178,8 +205,16 @@ impl XlmRoberta {
         let ve = vb.pp("embeddings");
         let embeddings = Embeddings {
             word_embeddings: embedding(cfg.vocab_size, h, ve.pp("word_embeddings"))?,
-            position_embeddings: embedding(cfg.max_position_embeddings, h, ve.pp("position_embeddings"))?,
-            token_type_embeddings: embedding(cfg.type_vocab_size, h, ve.pp("token_type_embeddings"))?,
+            position_embeddings: embedding(
+                cfg.max_position_embeddings,
+                h,
+                ve.pp("position_embeddings"),
+            )?,
+            token_type_embeddings: embedding(
+                cfg.type_vocab_size,
+                h,
+                ve.pp("token_type_embeddings"),
+            )?,
             layer_norm: layer_norm(h, eps, ve.pp("LayerNorm"))?,
         };
         let vl = vb.pp("encoder").pp("layer");
@@ -188,20 +223,24 @@ impl XlmRoberta {
                 let vb = vl.pp(i.to_string());
                 let va = vb.pp("attention");
                 Ok(Layer {
-                    attention: SelfAttention {
-                        query: LinearT::new(h, h, va.pp("self").pp("query"))?,
-                        key: LinearT::new(h, h, va.pp("self").pp("key"))?,
-                        value: LinearT::new(h, h, va.pp("self").pp("value"))?,
-                    },
+                    attention: SelfAttention::new(h, va.pp("self"))?,
                     attn_out_dense: LinearT::new(h, h, va.pp("output").pp("dense"))?,
                     attn_out_norm: layer_norm(h, eps, va.pp("output").pp("LayerNorm"))?,
-                    intermediate: LinearT::new(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,
+                    intermediate: LinearT::new(
+                        h,
+                        cfg.intermediate_size,
+                        vb.pp("intermediate").pp("dense"),
+                    )?,
                     out_dense: LinearT::new(cfg.intermediate_size, h, vb.pp("output").pp("dense"))?,
                     out_norm: layer_norm(h, eps, vb.pp("output").pp("LayerNorm"))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { embeddings, layers, cfg: cfg.clone() })
+        Ok(Self {
+            embeddings,
+            layers,
+            cfg: cfg.clone(),
+        })
     }
 
     /// The config this model was built with.
@@ -213,15 +252,27 @@ impl XlmRoberta {
     /// Pads (id `pad_token_id`) are masked out as keys, exactly like `attention_mask = ids != pad`;
     /// a batch without pads runs unmasked.
     pub fn forward(&self, ids: &[Vec<u32>]) -> Result<Tensor> {
-        let dev = self.embeddings.word_embeddings.embeddings().device().clone();
+        let dev = self
+            .embeddings
+            .word_embeddings
+            .embeddings()
+            .device()
+            .clone();
         let b = ids.len();
         let s = ids.first().map_or(0, Vec::len);
         if b == 0 || s == 0 || ids.iter().any(|r| r.len() != s) {
             candle_core::bail!("xlm-roberta: need a non-empty batch of equal-length rows");
         }
         let pad = self.cfg.pad_token_id;
-        if let Some(&bad) = ids.iter().flatten().find(|&&id| id as usize >= self.cfg.vocab_size) {
-            candle_core::bail!("xlm-roberta: token id {bad} >= vocab size {}", self.cfg.vocab_size);
+        if let Some(&bad) = ids
+            .iter()
+            .flatten()
+            .find(|&&id| id as usize >= self.cfg.vocab_size)
+        {
+            candle_core::bail!(
+                "xlm-roberta: token id {bad} >= vocab size {}",
+                self.cfg.vocab_size
+            );
         }
         let flat_ids: Vec<u32> = ids.iter().flatten().copied().collect();
         let flat_pos: Vec<u32> = ids.iter().flat_map(|r| position_ids(r, pad)).collect();
@@ -243,7 +294,11 @@ impl XlmRoberta {
 
         let any_pad = ids.iter().flatten().any(|&id| id == pad);
         let mask = if any_pad {
-            let bias: Vec<f32> = ids.iter().flatten().map(|&id| if id == pad { f32::MIN } else { 0.0 }).collect();
+            let bias: Vec<f32> = ids
+                .iter()
+                .flatten()
+                .map(|&id| if id == pad { f32::MIN } else { 0.0 })
+                .collect();
             Some(Tensor::from_vec(bias, (b, 1, 1, s), &dev)?)
         } else {
             None
@@ -258,20 +313,26 @@ impl XlmRoberta {
         let (b, s, h) = xs.dims3()?;
         let heads = self.cfg.num_attention_heads;
         let hd = h / heads;
-        let split = |t: Tensor| -> Result<Tensor> { t.reshape((b, s, heads, hd))?.transpose(1, 2)?.contiguous() };
-        let a = &layer.attention;
-        let q = split((a.query.forward(xs)? * (1.0 / (hd as f64).sqrt()))?)?; // (b, heads, s, hd)
-        let k = split(a.key.forward(xs)?)?;
-        let v = split(a.value.forward(xs)?)?;
+        let split = |t: Tensor| -> Result<Tensor> {
+            t.reshape((b, s, heads, hd))?.transpose(1, 2)?.contiguous()
+        };
+        let qkv = layer.attention.qkv.forward(xs)?; // (b, s, 3h)
+        let q = split((qkv.narrow(2, 0, h)? * (1.0 / (hd as f64).sqrt()))?)?; // (b, heads, s, hd)
+        let k = split(qkv.narrow(2, h, h)?)?;
+        let v = split(qkv.narrow(2, 2 * h, h)?)?;
         let mut scores = q.matmul(&k.t()?)?; // (b, heads, s, s)
         if let Some(m) = mask {
             scores = scores.broadcast_add(m)?;
         }
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
-        let xs = layer.attn_out_norm.forward(&(layer.attn_out_dense.forward(&ctx)? + xs)?)?;
+        let xs = layer
+            .attn_out_norm
+            .forward(&(layer.attn_out_dense.forward(&ctx)? + xs)?)?;
         let ff = layer.intermediate.forward(&xs)?.gelu_erf()?;
-        layer.out_norm.forward(&(layer.out_dense.forward(&ff)? + &xs)?)
+        layer
+            .out_norm
+            .forward(&(layer.out_dense.forward(&ff)? + &xs)?)
     }
 }
 

@@ -21,7 +21,10 @@ pub struct LinearT {
 impl LinearT {
     /// From a PyTorch-layout weight `(out, in)` and optional bias `(out,)`.
     pub fn from_weight(weight: &Tensor, bias: Option<Tensor>) -> Result<Self> {
-        Ok(Self { weight_t: weight.t()?.contiguous()?, bias })
+        Ok(Self {
+            weight_t: weight.t()?.contiguous()?,
+            bias,
+        })
     }
 
     /// Loads `weight (out, in)` and `bias (out,)` from `vb`.
@@ -67,10 +70,22 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (5, 3), &dev).unwrap();
         let b = Tensor::randn(0f32, 1.0, 5, &dev).unwrap();
         let xs = Tensor::randn(0f32, 1.0, (2, 4, 3), &dev).unwrap();
-        let want = candle_nn::Linear::new(w.clone(), Some(b.clone())).forward(&xs).unwrap();
-        let got = LinearT::from_weight(&w, Some(b)).unwrap().forward(&xs).unwrap();
+        let want = candle_nn::Linear::new(w.clone(), Some(b.clone()))
+            .forward(&xs)
+            .unwrap();
+        let got = LinearT::from_weight(&w, Some(b))
+            .unwrap()
+            .forward(&xs)
+            .unwrap();
         assert_eq!(got.dims(), &[2, 4, 5]);
-        let diff = (got - want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let diff = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!(diff < 1e-5, "{diff}");
     }
 }

@@ -9,8 +9,9 @@
 use candle_core::{Device, Result, Tensor};
 use rayon::prelude::*;
 
-/// Bound on one block of transformed input, in f32 values (32 MiB).
-const MAX_BLOCK_VALUES: usize = 8 << 20;
+/// Bound on one block of transformed input, in f32 values (16 MiB: under glibc's largest mmap
+/// threshold, so blocks are recycled from the heap instead of being page-faulted in anew).
+const MAX_BLOCK_VALUES: usize = 4 << 20;
 
 /// Pre-transformed weights of one 3×3 convolution.
 #[derive(Debug, Clone)]

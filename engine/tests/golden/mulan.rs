@@ -32,7 +32,10 @@ pub fn compare_mulan_case(case: &Case) -> Result<Checker<'_>> {
     let (mut pooled, mut latents) = (Vec::new(), Vec::new());
     for (i, plan) in plans.iter().enumerate() {
         let (hidden, latent) = model.audio_clip(&plan.gather(&wav))?;
-        chk.check(&format!("audio_clip.{i}.muq_last_hidden"), &hidden.muq_hidden.squeeze(0)?)?;
+        chk.check(
+            &format!("audio_clip.{i}.muq_last_hidden"),
+            &hidden.muq_hidden.squeeze(0)?,
+        )?;
         pooled.push(hidden.pooled);
         latents.push(latent);
     }
@@ -45,18 +48,28 @@ pub fn compare_mulan_case(case: &Case) -> Result<Checker<'_>> {
 
     // Text: the official padded batch, then each text alone.
     let texts: Vec<String> =
-        serde_json::from_str(&std::fs::read_to_string(case.dir.join("texts.json"))?).context("texts.json")?;
+        serde_json::from_str(&std::fs::read_to_string(case.dir.join("texts.json"))?)
+            .context("texts.json")?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let batch = model.text_latents_batched(&refs)?;
     chk.check("text_input_ids", &ids_tensor(&batch.batch.ids, &dev)?)?;
-    chk.check("text_attention_mask", &ids_tensor(&batch.batch.attention_mask, &dev)?)?;
+    chk.check(
+        "text_attention_mask",
+        &ids_tensor(&batch.batch.attention_mask, &dev)?,
+    )?;
     chk.check("text_xlmr_last_hidden", &batch.encoder_hidden)?;
     chk.check("text_latent", &batch.latents)?;
     for (i, text) in refs.iter().enumerate() {
         let single = model.text_latent(text)?;
-        chk.check(&format!("text_input_ids_single.{i}"), &ids_tensor(std::slice::from_ref(&single.ids), &dev)?)?;
+        chk.check(
+            &format!("text_input_ids_single.{i}"),
+            &ids_tensor(std::slice::from_ref(&single.ids), &dev)?,
+        )?;
         chk.check(&format!("text_latent_single.{i}"), &single.latent)?;
     }
-    chk.check("similarity", &similarity(&audio.latent, &batch.latents)?.to_dtype(DType::F32)?)?;
+    chk.check(
+        "similarity",
+        &similarity(&audio.latent, &batch.latents)?.to_dtype(DType::F32)?,
+    )?;
     Ok(chk)
 }

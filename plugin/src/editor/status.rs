@@ -3,6 +3,9 @@
 use super::format;
 use muq_engine::bridge::{EngineSnapshot, WorkerState};
 
+/// Width of the ring and level bars, in points.
+const METER_WIDTH: f32 = 220.0;
+
 /// Draws the status grid for `snapshot`. Returns true when the user asked to reset the counters.
 pub fn show(ui: &mut egui::Ui, snapshot: &EngineSnapshot) -> bool {
     let mut reset_clicked = false;
@@ -30,7 +33,8 @@ pub fn show(ui: &mut egui::Ui, snapshot: &EngineSnapshot) -> bool {
             let fill = snapshot.ring_fill_ratio();
             ui.add(
                 egui::ProgressBar::new(fill)
-                    .desired_width(220.0)
+                    .desired_width(METER_WIDTH)
+                    .corner_radius(2.0)
                     .text(format!("{:.0} %", fill * 100.0)),
             );
             ui.end_row();
@@ -67,7 +71,8 @@ fn level_row(ui: &mut egui::Ui, label: &str, level_dbfs: f32) {
     ui.label(label);
     ui.add(
         egui::ProgressBar::new(format::meter_fraction(level_dbfs))
-            .desired_width(220.0)
+            .desired_width(METER_WIDTH)
+            .corner_radius(2.0)
             .fill(level_colour(level_dbfs))
             .text(format::dbfs(level_dbfs)),
     );

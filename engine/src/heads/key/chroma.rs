@@ -42,9 +42,12 @@ pub struct ChromaConfig {
     pub max_peaks: usize,
     /// Each peak adds `magnitude^magnitude_exponent`.
     pub magnitude_exponent: f32,
-    /// Fraction (0..1) by which a peak is attenuated when it sits on harmonic 2..=4 of a
-    /// stronger lower peak.
+    /// Fraction (0..1) by which a peak is attenuated when it sits on harmonic
+    /// 2..=`max_suppressed_harmonic` of a stronger lower peak.
     pub harmonic_suppression: f32,
+    /// Highest harmonic number checked by the suppression (5 catches the major third above a
+    /// minor tonic, which otherwise pulls minor keys towards their parallel major).
+    pub max_suppressed_harmonic: usize,
     /// Frames whose RMS level is below this (dBFS) count as silence and are skipped.
     pub silence_db: f32,
     /// Per frame, fine bins below this fraction of the frame's strongest bin are zeroed
@@ -63,9 +66,10 @@ impl Default for ChromaConfig {
             peak_floor_db: -60.0,
             max_peaks: 80,
             magnitude_exponent: 1.0,
-            harmonic_suppression: 0.0,
+            harmonic_suppression: 0.5,
+            max_suppressed_harmonic: 4,
             silence_db: -80.0,
-            frame_floor: 0.0,
+            frame_floor: 0.2,
         }
     }
 }
@@ -94,6 +98,9 @@ impl ChromaConfig {
         }
         if !(0.0..=1.0).contains(&self.harmonic_suppression) || !self.silence_db.is_finite() {
             return bad("harmonic_suppression must be in 0..=1 and silence_db finite".into());
+        }
+        if self.max_suppressed_harmonic > 16 {
+            return bad(format!("max_suppressed_harmonic {} must be <= 16", self.max_suppressed_harmonic));
         }
         if !(0.0..1.0).contains(&self.frame_floor) {
             return bad(format!("frame_floor {} must be in 0..1", self.frame_floor));
@@ -297,15 +304,16 @@ impl ChromaFrontend {
         }
     }
 
-    /// Attenuates peaks lying on harmonic 2..=4 of a stronger lower peak (within 30 cents).
+    /// Attenuates peaks lying on harmonic 2..=max of a stronger lower peak (within 30 cents).
     fn suppress_harmonics(&mut self) {
         let keep = 1.0 - self.cfg.harmonic_suppression;
         let tolerance = 2f32.powf(30.0 / 1200.0) - 1.0;
+        let max_harmonic = self.cfg.max_suppressed_harmonic;
         for i in (0..self.peaks.len()).rev() {
             let Peak { freq_hz, magnitude } = self.peaks[i];
             let is_harmonic = self.peaks[..i].iter().any(|lower| {
                 lower.magnitude > magnitude
-                    && (2..=4).any(|h| {
+                    && (2..=max_harmonic).any(|h| {
                         ((lower.freq_hz * h as f32 - freq_hz) / freq_hz).abs() < tolerance
                     })
             });

@@ -35,7 +35,11 @@ pub struct AudioTower {
 
 impl AudioTower {
     /// Builds the tower; `vb` is the `mulan.audio` level.
-    pub fn new(cfg: &MulanConfig, muq_cfg: &MuqConfig, vb: VarBuilder) -> candle_core::Result<Self> {
+    pub fn new(
+        cfg: &MulanConfig,
+        muq_cfg: &MuqConfig,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Self> {
         let dim = cfg.audio_transformer.dim;
         let model_dim = cfg.audio_model.model_dim.unwrap_or(1024);
         Ok(Self {
@@ -73,11 +77,19 @@ impl AudioTower {
     pub fn forward_muq_output(&self, out: &MuqOutput) -> Result<ClipHidden> {
         let n = out.hidden_states.len();
         let idx = resolve_layer_idx(self.use_layer_idx, n).ok_or_else(|| {
-            Error::Unsupported(format!("audio_model.use_layer_idx {} with {n} MuQ hidden states", self.use_layer_idx))
+            Error::Unsupported(format!(
+                "audio_model.use_layer_idx {} with {n} MuQ hidden states",
+                self.use_layer_idx
+            ))
         })?;
         let muq_hidden = out.hidden_states[idx].clone();
-        let xs = self.proj.forward(&muq_hidden)?; // (1, T, dim)
-        let pooled = self.transformer.forward(&xs)?.mean(D::Minus2)?; // (1, dim)
+        let pooled = self.pool(&muq_hidden)?;
         Ok(ClipHidden { muq_hidden, pooled })
+    }
+
+    /// `proj` → transformer → time mean: MuQ state `(b, T, model_dim)` → `(b, dim)`.
+    pub fn pool(&self, muq_hidden: &Tensor) -> candle_core::Result<Tensor> {
+        let xs = self.proj.forward(muq_hidden)?; // (b, T, dim)
+        self.transformer.forward(&xs)?.mean(D::Minus2) // (b, dim)
     }
 }

@@ -41,7 +41,9 @@ pub fn plan_clips(num_samples: usize, clip_samples: usize) -> Vec<ClipPlan> {
     let mut plans = Vec::new();
     let mut start = 0;
     while start + clip_samples <= num_samples {
-        plans.push(ClipPlan { ranges: vec![start..start + clip_samples] });
+        plans.push(ClipPlan {
+            ranges: vec![start..start + clip_samples],
+        });
         start += clip_samples;
     }
     if start < num_samples {
@@ -65,7 +67,10 @@ mod tests {
     fn exact_multiple_has_no_wrap() {
         let p = plan_clips(30, 10);
         assert_eq!(p.len(), 3);
-        assert!(p.iter().all(|c| c.ranges.len() == 1 && c.num_samples() == 10));
+        assert!(
+            p.iter()
+                .all(|c| c.ranges.len() == 1 && c.num_samples() == 10)
+        );
     }
 
     #[test]

@@ -94,7 +94,11 @@ impl MulanConfig {
             ff_mult: 4,
         };
         MulanConfig {
-            mulan: MulanSection { sr: 24_000, clip_secs: 10.0, dim_latent: 512 },
+            mulan: MulanSection {
+                sr: 24_000,
+                clip_secs: 10.0,
+                dim_latent: 512,
+            },
             audio_model: ModalModelConfig {
                 name: "OpenMuQ/MuQ-large-msd-iter".into(),
                 model_dim: Some(1024),
@@ -116,7 +120,10 @@ impl MulanConfig {
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |msg: String| Error::Config { path: path.to_path_buf(), msg };
+        let bad = |msg: String| Error::Config {
+            path: path.to_path_buf(),
+            msg,
+        };
         let clip = self.mulan.sr as f64 * self.mulan.clip_secs;
         if !(clip.is_finite() && clip >= 1.0 && clip.fract() == 0.0) {
             return Err(bad(format!(
@@ -126,9 +133,14 @@ impl MulanConfig {
         if self.mulan.dim_latent == 0 {
             return Err(bad("mulan.dim_latent must be > 0".into()));
         }
-        for (name, t) in [("audio_transformer", &self.audio_transformer), ("text_transformer", &self.text_transformer)] {
+        for (name, t) in [
+            ("audio_transformer", &self.audio_transformer),
+            ("text_transformer", &self.text_transformer),
+        ] {
             if t.dim == 0 || t.heads == 0 || t.dim_head == 0 || t.ff_mult == 0 {
-                return Err(bad(format!("{name}: dim, heads, dim_head and ff_mult must be > 0")));
+                return Err(bad(format!(
+                    "{name}: dim, heads, dim_head and ff_mult must be > 0"
+                )));
             }
         }
         if self.audio_model.model_dim == Some(0) || self.text_model.model_dim == Some(0) {
@@ -165,7 +177,10 @@ mod tests {
         let builtin = MulanConfig::muq_mulan_large();
         assert_eq!(cfg.clip_samples(), 240_000);
         assert_eq!(cfg.clip_samples(), builtin.clip_samples());
-        assert_eq!(cfg.text_transformer.tf_depth, builtin.text_transformer.tf_depth);
+        assert_eq!(
+            cfg.text_transformer.tf_depth,
+            builtin.text_transformer.tf_depth
+        );
         assert_eq!(cfg.audio_model.model_dim, builtin.audio_model.model_dim);
         assert_eq!(cfg.text_model.model_dim, None);
     }

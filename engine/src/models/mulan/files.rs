@@ -32,7 +32,22 @@ pub struct MulanFiles {
 impl MulanFiles {
     /// Locates the files for the model folder `dir`, searching the default hub cache folders.
     pub fn locate(dir: &Path) -> Result<Self> {
-        let mut caches = vec![hub::default_cache_dir()];
+        let mut caches = Vec::new();
+        // A snapshot folder `<root>/models--Org--Name/snapshots/<rev>`: search its own cache first.
+        let snapshots = dir
+            .parent()
+            .filter(|p| p.file_name().is_some_and(|n| n == "snapshots"));
+        let repo = snapshots.and_then(Path::parent);
+        if let Some(root) = repo
+            .filter(|r| {
+                r.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("models--"))
+            })
+            .and_then(Path::parent)
+        {
+            caches.push(root.to_path_buf());
+        }
+        caches.push(hub::default_cache_dir());
         caches.extend(crate::load::hub_cache_roots());
         Self::locate_with_caches(dir, &caches)
     }
@@ -40,11 +55,17 @@ impl MulanFiles {
     /// Like [`Self::locate`] with explicit hub cache folders (searched in order).
     pub fn locate_with_caches(dir: &Path, caches: &[PathBuf]) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "model folder not found")));
+            return Err(Error::io(
+                dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "model folder not found"),
+            ));
         }
         let config = dir.join("config.json");
         if !config.is_file() {
-            return Err(Error::Config { path: config, msg: "no config.json in the model folder".into() });
+            return Err(Error::Config {
+                path: config,
+                msg: "no config.json in the model folder".into(),
+            });
         }
         let cfg = MulanConfig::from_file(&config)?;
         let weights = ["model.safetensors", "pytorch_model.bin"]
@@ -53,20 +74,27 @@ impl MulanFiles {
             .find(|p| p.is_file())
             .ok_or_else(|| Error::Checkpoint {
                 path: dir.to_path_buf(),
-                msg: "neither model.safetensors nor pytorch_model.bin found (run `muq fetch`)".into(),
+                msg: "neither model.safetensors nor pytorch_model.bin found (run `muq fetch`)"
+                    .into(),
             })?;
         let muq_config = find_related(dir, caches, &cfg.audio_model.name, "config.json");
         if muq_config.is_none() && cfg.audio_model.name != hub::MUQ_REPO {
             return Err(Error::Config {
                 path: config,
-                msg: format!("config.json of audio model {:?} not found (no built-in values for it)", cfg.audio_model.name),
+                msg: format!(
+                    "config.json of audio model {:?} not found (no built-in values for it)",
+                    cfg.audio_model.name
+                ),
             });
         }
         let xlmr_config = find_related(dir, caches, &cfg.text_model.name, "config.json");
         if xlmr_config.is_none() && cfg.text_model.name != hub::XLMR_REPO {
             return Err(Error::Config {
                 path: config,
-                msg: format!("config.json of text model {:?} not found (no built-in values for it)", cfg.text_model.name),
+                msg: format!(
+                    "config.json of text model {:?} not found (no built-in values for it)",
+                    cfg.text_model.name
+                ),
             });
         }
         let tokenizer = Some(dir.join("tokenizer.json"))
@@ -81,7 +109,13 @@ impl MulanFiles {
                     caches
                 ),
             })?;
-        Ok(Self { config, weights, muq_config, xlmr_config, tokenizer })
+        Ok(Self {
+            config,
+            weights,
+            muq_config,
+            xlmr_config,
+            tokenizer,
+        })
     }
 }
 
@@ -97,12 +131,22 @@ fn find_related(dir: &Path, caches: &[PathBuf], name: &str, file: &str) -> Optio
 /// Errors clearly when the checkpoint lacks the audio or the text tower.
 pub fn check_towers(vb: &VarBuilder, path: &Path) -> Result<()> {
     let probes = [
-        ("audio tower (MuQ)", "mulan.audio.model.model.conv.linear.weight"),
+        (
+            "audio tower (MuQ)",
+            "mulan.audio.model.model.conv.linear.weight",
+        ),
         ("audio projection", "mulan.audio_to_latents.weight"),
-        ("text tower (XLM-R)", "mulan.text.model.embeddings.word_embeddings.weight"),
+        (
+            "text tower (XLM-R)",
+            "mulan.text.model.embeddings.word_embeddings.weight",
+        ),
         ("text projection", "mulan.text_to_latents.weight"),
     ];
-    let missing: Vec<&str> = probes.iter().filter(|(_, key)| !vb.contains_tensor(key)).map(|(what, _)| *what).collect();
+    let missing: Vec<&str> = probes
+        .iter()
+        .filter(|(_, key)| !vb.contains_tensor(key))
+        .map(|(what, _)| *what)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -113,12 +157,16 @@ pub fn check_towers(vb: &VarBuilder, path: &Path) -> Result<()> {
     };
     Err(Error::Checkpoint {
         path: path.to_path_buf(),
-        msg: format!("not a complete MuQ-MuLan checkpoint: missing the {}{hint}", missing.join(", the ")),
+        msg: format!(
+            "not a complete MuQ-MuLan checkpoint: missing the {}{hint}",
+            missing.join(", the ")
+        ),
     })
 }
 
 /// The model folder used when none is given: `$MUQ_MODEL_DIR`, else `OpenMuQ/MuQ-MuLan-large`
 /// in the hub cache (as `muq fetch` leaves it).
 pub fn default_model_dir() -> Option<PathBuf> {
-    crate::load::find_model_dir(hub::MULAN_REPO).or_else(|| hub::snapshot_dir(&hub::default_cache_dir(), hub::MULAN_REPO))
+    crate::load::find_model_dir(hub::MULAN_REPO)
+        .or_else(|| hub::snapshot_dir(&hub::default_cache_dir(), hub::MULAN_REPO))
 }

@@ -30,11 +30,26 @@ pub struct HubFile {
 
 /// Everything `muq fetch` downloads (about 2.5 GB, almost all `pytorch_model.bin`).
 pub const FETCH_FILES: [HubFile; 5] = [
-    HubFile { repo: MULAN_REPO, file: "config.json" },
-    HubFile { repo: MULAN_REPO, file: "pytorch_model.bin" },
-    HubFile { repo: MUQ_REPO, file: "config.json" },
-    HubFile { repo: XLMR_REPO, file: "tokenizer.json" },
-    HubFile { repo: XLMR_REPO, file: "config.json" },
+    HubFile {
+        repo: MULAN_REPO,
+        file: "config.json",
+    },
+    HubFile {
+        repo: MULAN_REPO,
+        file: "pytorch_model.bin",
+    },
+    HubFile {
+        repo: MUQ_REPO,
+        file: "config.json",
+    },
+    HubFile {
+        repo: XLMR_REPO,
+        file: "tokenizer.json",
+    },
+    HubFile {
+        repo: XLMR_REPO,
+        file: "config.json",
+    },
 ];
 
 /// The hub cache folder: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`.
@@ -45,8 +60,13 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("HF_HOME").filter(|p| !p.is_empty()) {
         return PathBuf::from(p).join("hub");
     }
-    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).unwrap_or_default();
-    PathBuf::from(home).join(".cache").join("huggingface").join("hub")
+    let home = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .unwrap_or_default();
+    PathBuf::from(home)
+        .join(".cache")
+        .join("huggingface")
+        .join("hub")
 }
 
 /// `<root>/models--Org--Name`.
@@ -69,7 +89,14 @@ pub fn snapshot_dir(root: &Path, repo: &str) -> Option<PathBuf> {
         .ok()?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
-        .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+        .map(|e| {
+            (
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH),
+                e.path(),
+            )
+        })
         .collect();
     dirs.sort();
     dirs.pop().map(|(_, p)| p)
@@ -90,7 +117,11 @@ pub fn cached_file(root: &Path, repo: &str, file: &str) -> Option<PathBuf> {
 
 /// The files of [`FETCH_FILES`] not yet in the cache at `root`.
 pub fn missing_files(root: &Path) -> Vec<HubFile> {
-    FETCH_FILES.iter().copied().filter(|f| cached_file(root, f.repo, f.file).is_none()).collect()
+    FETCH_FILES
+        .iter()
+        .copied()
+        .filter(|f| cached_file(root, f.repo, f.file).is_none())
+        .collect()
 }
 
 /// Step-by-step instructions to place `missing` by hand into the cache at `root`.
@@ -101,13 +132,24 @@ pub fn manual_instructions(root: &Path, endpoint: &str, missing: &[HubFile]) -> 
         root.display()
     );
     for f in missing {
-        let target = repo_folder(root, f.repo).join("snapshots").join("main").join(f.file);
-        s += &format!("  {endpoint}/{}/resolve/main/{}\n      -> {}\n", f.repo, f.file, target.display());
+        let target = repo_folder(root, f.repo)
+            .join("snapshots")
+            .join("main")
+            .join(f.file);
+        s += &format!(
+            "  {endpoint}/{}/resolve/main/{}\n      -> {}\n",
+            f.repo,
+            f.file,
+            target.display()
+        );
     }
     let mut repos: Vec<&str> = missing.iter().map(|f| f.repo).collect();
     repos.dedup();
     for r in repos {
-        s += &format!("  and write the word `main` into {}\n", repo_folder(root, r).join("refs").join("main").display());
+        s += &format!(
+            "  and write the word `main` into {}\n",
+            repo_folder(root, r).join("refs").join("main").display()
+        );
     }
     s += "Alternatively put MuQ-MuLan-large's config.json and pytorch_model.bin plus xlm-roberta-base's \
           tokenizer.json into one folder and pass it as --model DIR.";
@@ -118,9 +160,20 @@ pub fn manual_instructions(root: &Path, endpoint: &str, missing: &[HubFile]) -> 
 fn check_reachable(endpoint: &str) -> std::result::Result<(), String> {
     let rest = endpoint.split("://").nth(1).unwrap_or(endpoint);
     let host_port = rest.split('/').next().unwrap_or(rest);
-    let default_port = if endpoint.starts_with("http://") { 80 } else { 443 };
-    let addr = if host_port.contains(':') { host_port.to_string() } else { format!("{host_port}:{default_port}") };
-    let addrs: Vec<_> = addr.to_socket_addrs().map_err(|e| format!("cannot resolve {addr}: {e}"))?.collect();
+    let default_port = if endpoint.starts_with("http://") {
+        80
+    } else {
+        443
+    };
+    let addr = if host_port.contains(':') {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:{default_port}")
+    };
+    let addrs: Vec<_> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+        .collect();
     let mut last = String::from("no address");
     for a in addrs {
         match TcpStream::connect_timeout(&a, Duration::from_secs(5)) {
@@ -164,7 +217,12 @@ pub fn fetch_missing(root: &Path, endpoint: &str, progress: bool) -> Result<Vec<
         .iter()
         .map(|f| {
             cached_file(root, f.repo, f.file).ok_or_else(|| {
-                Error::Other(format!("{}/{} is still missing from {} after download", f.repo, f.file, root.display()))
+                Error::Other(format!(
+                    "{}/{} is still missing from {} after download",
+                    f.repo,
+                    f.file,
+                    root.display()
+                ))
             })
         })
         .collect()
@@ -192,9 +250,21 @@ mod tests {
         put(root, MULAN_REPO, "abc123", "config.json", true);
         put(root, MULAN_REPO, "abc123", "pytorch_model.bin", true);
         put(root, MUQ_REPO, "deadbeef", "config.json", false); // no refs/main: newest snapshot
-        put(root, "FacebookAI/xlm-roberta-base", "r1", "tokenizer.json", true);
+        put(
+            root,
+            "FacebookAI/xlm-roberta-base",
+            "r1",
+            "tokenizer.json",
+            true,
+        );
         let missing = missing_files(root);
-        assert_eq!(missing, vec![HubFile { repo: XLMR_REPO, file: "config.json" }]);
+        assert_eq!(
+            missing,
+            vec![HubFile {
+                repo: XLMR_REPO,
+                file: "config.json"
+            }]
+        );
         let p = cached_file(root, MULAN_REPO, "pytorch_model.bin").unwrap();
         assert!(p.ends_with("models--OpenMuQ--MuQ-MuLan-large/snapshots/abc123/pytorch_model.bin"));
         assert!(cached_file(root, MUQ_REPO, "config.json").is_some());
@@ -205,10 +275,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t0 = std::time::Instant::now();
         // Port 1 on localhost is closed: connection refused at once.
-        let err = fetch_missing(tmp.path(), "http://127.0.0.1:1", false).unwrap_err().to_string();
+        let err = fetch_missing(tmp.path(), "http://127.0.0.1:1", false)
+            .unwrap_err()
+            .to_string();
         assert!(t0.elapsed() < Duration::from_secs(10));
         assert!(err.contains("cannot reach"), "{err}");
-        assert!(err.contains("http://127.0.0.1:1/OpenMuQ/MuQ-MuLan-large/resolve/main/pytorch_model.bin"), "{err}");
+        assert!(
+            err.contains(
+                "http://127.0.0.1:1/OpenMuQ/MuQ-MuLan-large/resolve/main/pytorch_model.bin"
+            ),
+            "{err}"
+        );
         assert!(err.contains("models--xlm-roberta-base"), "{err}");
         assert!(err.contains("refs"), "{err}");
     }

@@ -85,8 +85,10 @@ impl MuqMulan {
         let tokenizer = TextTokenizer::from_file(&files.tokenizer)?;
         let vb = crate::load::open_checkpoint(&files.weights, device)?;
         files::check_towers(&vb, &files.weights)?;
-        Self::new(cfg, &muq_cfg, &xlmr_cfg, tokenizer, vb)
-            .map_err(|e| Error::Checkpoint { path: files.weights.clone(), msg: e.to_string() })
+        Self::new(cfg, &muq_cfg, &xlmr_cfg, tokenizer, vb).map_err(|e| Error::Checkpoint {
+            path: files.weights.clone(),
+            msg: e.to_string(),
+        })
     }
 
     /// Builds the model from configs, a tokenizer and the checkpoint root `vb` (keys `mulan.*`).
@@ -103,7 +105,11 @@ impl MuqMulan {
         Ok(Self {
             audio: AudioTower::new(&cfg, muq_cfg, vb.pp("audio"))?,
             text: TextEncoder::new(&cfg, xlmr_cfg, vb.clone())?,
-            audio_to_latents: linear(cfg.audio_transformer.dim, dim_latent, vb.pp("audio_to_latents"))?,
+            audio_to_latents: linear(
+                cfg.audio_transformer.dim,
+                dim_latent,
+                vb.pp("audio_to_latents"),
+            )?,
             tokenizer,
             cfg,
         })
@@ -144,7 +150,10 @@ impl MuqMulan {
 
     /// L2-normalised audio latent `(1, dim_latent)` of one clip whose MuQ hidden states were
     /// computed elsewhere (e.g. by the streaming encoder over a sliding window).
-    pub fn audio_latent_from_muq_output(&self, out: &crate::models::muq::MuqOutput) -> Result<Tensor> {
+    pub fn audio_latent_from_muq_output(
+        &self,
+        out: &crate::models::muq::MuqOutput,
+    ) -> Result<Tensor> {
         let hidden = self.audio.forward_muq_output(out)?;
         Ok(l2norm(&self.audio_to_latents.forward(&hidden.pooled)?)?)
     }
@@ -155,6 +164,12 @@ impl MuqMulan {
         let plans = clips::plan_clips(samples.len(), self.clip_samples());
         if plans.is_empty() {
             return Err(Error::Audio("no audio samples".into()));
+        }
+        if let Some(idx) = samples.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Audio(format!(
+                "sample {idx} is not a finite number ({})",
+                samples[idx]
+            )));
         }
         let per_clip = plans
             .iter()
@@ -170,7 +185,11 @@ impl MuqMulan {
         let enc = self.tokenizer.encode(text, self.max_text_tokens())?;
         let ids = vec![enc.ids.clone()];
         let latent = self.text.latents(&ids)?;
-        Ok(TextLatent { latent, truncated: enc.truncated(), ids: enc.ids })
+        Ok(TextLatent {
+            latent,
+            truncated: enc.truncated(),
+            ids: enc.ids,
+        })
     }
 
     /// Official `MuQMuLan(texts=...)`: one right-padded batch; the MuLan text transformer gets
@@ -179,7 +198,11 @@ impl MuqMulan {
         let batch = self.tokenizer.encode_batch(texts, self.max_text_tokens())?;
         let encoder_hidden = self.text.tower().encoder_hidden(&batch.ids)?;
         let latents = self.text.latents_from_hidden(&encoder_hidden)?;
-        Ok(TextBatchLatents { batch, encoder_hidden, latents })
+        Ok(TextBatchLatents {
+            batch,
+            encoder_hidden,
+            latents,
+        })
     }
 }
 
@@ -190,7 +213,9 @@ pub fn similarity(audio_latents: &Tensor, text_latents: &Tensor) -> Result<Tenso
     let (_, da) = audio_latents.dims2()?;
     let (_, dt) = text_latents.dims2()?;
     if da != dt {
-        return Err(Error::Other(format!("latent widths differ: audio {da}, text {dt}")));
+        return Err(Error::Other(format!(
+            "latent widths differ: audio {da}, text {dt}"
+        )));
     }
     Ok(audio_latents.matmul(&text_latents.t()?)?)
 }

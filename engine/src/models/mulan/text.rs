@@ -32,7 +32,11 @@ impl TextTower {
                 xlmr_cfg.hidden_size
             );
         }
-        let proj = if model_dim != dim { Some(LinearT::new(model_dim, dim, vb.pp("proj"))?) } else { None };
+        let proj = if model_dim != dim {
+            Some(LinearT::new(model_dim, dim, vb.pp("proj"))?)
+        } else {
+            None
+        };
         Ok(Self {
             model: XlmRoberta::new(xlmr_cfg, vb.pp("model"))?,
             proj,
@@ -72,7 +76,11 @@ impl TextEncoder {
     pub fn new(cfg: &MulanConfig, xlmr_cfg: &XlmRobertaConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             tower: TextTower::new(cfg, xlmr_cfg, vb.pp("text"))?,
-            text_to_latents: LinearT::new(cfg.text_transformer.dim, cfg.mulan.dim_latent, vb.pp("text_to_latents"))?,
+            text_to_latents: LinearT::new(
+                cfg.text_transformer.dim,
+                cfg.mulan.dim_latent,
+                vb.pp("text_to_latents"),
+            )?,
         })
     }
 

@@ -21,7 +21,11 @@ const L2_EPS: f64 = 1e-12;
 
 /// `x / max(||x||_2, 1e-12)` over the last dimension (`F.normalize(p=2, dim=-1)`).
 pub fn l2norm(xs: &Tensor) -> Result<Tensor> {
-    let norm = xs.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(L2_EPS, f64::INFINITY)?;
+    let norm = xs
+        .sqr()?
+        .sum_keepdim(D::Minus1)?
+        .sqrt()?
+        .clamp(L2_EPS, f64::INFINITY)?;
     xs.broadcast_div(&norm)
 }
 
@@ -34,8 +38,8 @@ fn bias_free_layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {
 /// Upstream `Attention` (keys `.0.*` of a block).
 struct Attention {
     norm: LayerNorm,
-    to_q: LinearT,
-    to_kv: LinearT,
+    /// `to_q` and `to_kv` (no bias) fused into one `(dim, 3 inner)` product: `[q | k | v]`.
+    to_qkv: LinearT,
     q_scale: Tensor,
     k_scale: Tensor,
     /// Upstream `to_out.0` (the Sequential's Linear).
@@ -49,8 +53,16 @@ impl Attention {
         let inner = cfg.heads * cfg.dim_head;
         Ok(Self {
             norm: bias_free_layer_norm(cfg.dim, vb.pp("norm"))?,
-            to_q: LinearT::new_no_bias(cfg.dim, inner, vb.pp("to_q"))?,
-            to_kv: LinearT::new_no_bias(cfg.dim, 2 * inner, vb.pp("to_kv"))?,
+            to_qkv: LinearT::from_weight(
+                &Tensor::cat(
+                    &[
+                        vb.pp("to_q").get((inner, cfg.dim), "weight")?,
+                        vb.pp("to_kv").get((2 * inner, cfg.dim), "weight")?,
+                    ],
+                    0,
+                )?,
+                None,
+            )?,
             q_scale: vb.get(cfg.dim_head, "q_scale")?,
             k_scale: vb.get(cfg.dim_head, "k_scale")?,
             to_out: LinearT::new_no_bias(inner, cfg.dim, vb.pp("to_out").pp("0"))?,
@@ -62,7 +74,9 @@ impl Attention {
     /// `(b, n, inner) -> (b, h, n, d)`.
     fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
         let (b, n, _) = xs.dims3()?;
-        xs.reshape((b, n, self.heads, self.dim_head))?.transpose(1, 2)?.contiguous()
+        xs.reshape((b, n, self.heads, self.dim_head))?
+            .transpose(1, 2)?
+            .contiguous()
     }
 }
 
@@ -71,10 +85,10 @@ impl Module for Attention {
         let (b, n, _) = xs.dims3()?;
         let inner = self.heads * self.dim_head;
         let xs = self.norm.forward(xs)?; // (b, n, dim)
-        let q = self.to_q.forward(&xs)?; // (b, n, inner)
-        let kv = self.to_kv.forward(&xs)?; // (b, n, 2 inner)
-        let k = kv.narrow(D::Minus1, 0, inner)?;
-        let v = kv.narrow(D::Minus1, inner, inner)?;
+        let qkv = self.to_qkv.forward(&xs)?; // (b, n, 3 inner)
+        let q = qkv.narrow(D::Minus1, 0, inner)?;
+        let k = qkv.narrow(D::Minus1, inner, inner)?;
+        let v = qkv.narrow(D::Minus1, 2 * inner, inner)?;
         let q = l2norm(&self.split_heads(&q)?)?.broadcast_mul(&self.q_scale)?;
         let k = l2norm(&self.split_heads(&k)?)?.broadcast_mul(&self.k_scale)?;
         let v = self.split_heads(&v)?; // (b, h, n, d)
@@ -129,7 +143,10 @@ impl Transformer {
         let layers = (0..cfg.tf_depth)
             .map(|i| {
                 let vb = vb.pp(i.to_string());
-                Ok((Attention::new(cfg, vb.pp("0"))?, FeedForward::new(cfg, vb.pp("1"))?))
+                Ok((
+                    Attention::new(cfg, vb.pp("0"))?,
+                    FeedForward::new(cfg, vb.pp("1"))?,
+                ))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { layers })
@@ -168,12 +185,25 @@ mod tests {
 
     #[test]
     fn depth_zero_is_identity_and_ff_hidden_truncates() {
-        let cfg = TowerTransformerConfig { dim: 32, tf_depth: 0, heads: 2, dim_head: 16, ff_mult: 4 };
+        let cfg = TowerTransformerConfig {
+            dim: 32,
+            tf_depth: 0,
+            heads: 2,
+            dim_head: 16,
+            ff_mult: 4,
+        };
         let vb = VarBuilder::zeros(DType::F32, &Device::Cpu);
         let tf = Transformer::new(&cfg, vb.clone()).unwrap();
         let xs = Tensor::randn(0f32, 1.0, (1, 5, 32), &Device::Cpu).unwrap();
         let ys = tf.forward(&xs).unwrap();
-        let diff = (ys - &xs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let diff = (ys - &xs)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert_eq!(diff, 0.0);
         // 32 * 4 * 2 / 3 = 85.33 -> 85, as the fixture's `1.4.weight (32, 85)`.
         let ff = FeedForward::new(&TowerTransformerConfig { tf_depth: 1, ..cfg }, vb).unwrap();

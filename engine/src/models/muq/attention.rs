@@ -4,15 +4,16 @@
 //! (see `shared/docs/muq-reference.md` §5.4 for the non-standard rotary).
 
 use candle_core::{D, Result, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Module, VarBuilder};
 
 use super::config::{MuqConfig, PositionEmbeddings};
 use super::position::PositionTables;
+use crate::nn::linear_t::LinearT;
 
 /// Relative-position extras: `linear_pos` (no bias), `pos_bias_u`, `pos_bias_v` (H, hd).
 #[derive(Debug, Clone)]
 struct RelativeParams {
-    linear_pos: Linear,
+    linear_pos: LinearT,
     /// (1, H, 1, hd)
     pos_bias_u: Tensor,
     /// (1, H, 1, hd)
@@ -22,10 +23,10 @@ struct RelativeParams {
 /// `self_attn` of a conformer layer.
 #[derive(Debug, Clone)]
 pub struct SelfAttention {
-    linear_q: Linear,
-    linear_k: Linear,
-    linear_v: Linear,
-    linear_out: Linear,
+    linear_q: LinearT,
+    linear_k: LinearT,
+    linear_v: LinearT,
+    linear_out: LinearT,
     relative: Option<RelativeParams>,
     num_heads: usize,
     head_dim: usize,
@@ -40,7 +41,7 @@ impl SelfAttention {
         let kind = cfg.position_embeddings().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let relative = if kind == PositionEmbeddings::Relative {
             Some(RelativeParams {
-                linear_pos: candle_nn::linear_no_bias(d, d, vb.pp("linear_pos"))?,
+                linear_pos: LinearT::new_no_bias(d, d, vb.pp("linear_pos"))?,
                 pos_bias_u: vb.get((num_heads, head_dim), "pos_bias_u")?.reshape((1, num_heads, 1, head_dim))?,
                 pos_bias_v: vb.get((num_heads, head_dim), "pos_bias_v")?.reshape((1, num_heads, 1, head_dim))?,
             })
@@ -48,10 +49,10 @@ impl SelfAttention {
             None
         };
         Ok(Self {
-            linear_q: candle_nn::linear(d, d, vb.pp("linear_q"))?,
-            linear_k: candle_nn::linear(d, d, vb.pp("linear_k"))?,
-            linear_v: candle_nn::linear(d, d, vb.pp("linear_v"))?,
-            linear_out: candle_nn::linear(d, d, vb.pp("linear_out"))?,
+            linear_q: LinearT::new(d, d, vb.pp("linear_q"))?,
+            linear_k: LinearT::new(d, d, vb.pp("linear_k"))?,
+            linear_v: LinearT::new(d, d, vb.pp("linear_v"))?,
+            linear_out: LinearT::new(d, d, vb.pp("linear_out"))?,
             relative,
             num_heads,
             head_dim,

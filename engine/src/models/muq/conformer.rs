@@ -4,12 +4,12 @@
 //! tencent-ailab/MuQ `src/muq/muq/modules/conformer.py`. `pos_conv_embed` is never called.
 
 use candle_core::{D, Result, Tensor};
-use candle_nn::{Activation, LayerNorm, Linear, Module, VarBuilder};
+use candle_nn::{Activation, LayerNorm, Module, VarBuilder};
 
 use super::attention::SelfAttention;
 use super::config::MuqConfig;
 use super::position::{PositionEmbedding, PositionTables};
-use crate::nn::{BatchNormEval, DepthwiseConv1d};
+use crate::nn::{BatchNormEval, DepthwiseConv1d, linear_t::LinearT};
 
 /// PyTorch's default LayerNorm / BatchNorm epsilon (the in-layer norms ignore `layer_norm_eps`).
 const TORCH_EPS: f64 = 1e-5;
@@ -21,8 +21,8 @@ fn activation(cfg: &MuqConfig) -> Result<Activation> {
 /// `ffn1` / `ffn2`: `intermediate_dense` → act → `output_dense`.
 #[derive(Debug, Clone)]
 pub struct FeedForward {
-    intermediate_dense: Linear,
-    output_dense: Linear,
+    intermediate_dense: LinearT,
+    output_dense: LinearT,
     act: Activation,
 }
 
@@ -30,8 +30,8 @@ impl FeedForward {
     pub fn new(cfg: &MuqConfig, vb: VarBuilder) -> Result<Self> {
         let (d, i) = (cfg.encoder_dim, cfg.w2v2_config.intermediate_size);
         Ok(Self {
-            intermediate_dense: candle_nn::linear(d, i, vb.pp("intermediate_dense"))?,
-            output_dense: candle_nn::linear(i, d, vb.pp("output_dense"))?,
+            intermediate_dense: LinearT::new(d, i, vb.pp("intermediate_dense"))?,
+            output_dense: LinearT::new(i, d, vb.pp("output_dense"))?,
             act: activation(cfg)?,
         })
     }
@@ -49,11 +49,11 @@ impl Module for FeedForward {
 pub struct ConvolutionModule {
     layer_norm: LayerNorm,
     /// `pointwise_conv1.weight` (2D, D, 1) as a bias-free linear.
-    pointwise_conv1: Linear,
+    pointwise_conv1: LinearT,
     depthwise_conv: DepthwiseConv1d,
     batch_norm: BatchNormEval,
     /// `pointwise_conv2.weight` (D, D, 1) as a bias-free linear.
-    pointwise_conv2: Linear,
+    pointwise_conv2: LinearT,
     act: Activation,
 }
 
@@ -64,14 +64,14 @@ impl ConvolutionModule {
         let pw2 = vb.get((d, d, 1), "pointwise_conv2.weight")?.squeeze(2)?;
         Ok(Self {
             layer_norm: candle_nn::layer_norm(d, TORCH_EPS, vb.pp("layer_norm"))?,
-            pointwise_conv1: Linear::new(pw1, None),
+            pointwise_conv1: LinearT::from_weight(&pw1, None)?,
             depthwise_conv: DepthwiseConv1d::new(
                 d,
                 cfg.w2v2_config.conv_depthwise_kernel_size,
                 vb.pp("depthwise_conv"),
             )?,
             batch_norm: BatchNormEval::new(d, TORCH_EPS, vb.pp("batch_norm"))?,
-            pointwise_conv2: Linear::new(pw2, None),
+            pointwise_conv2: LinearT::from_weight(&pw2, None)?,
             act: activation(cfg)?,
         })
     }

@@ -3,10 +3,10 @@
 //! `src/muq/muq/modules/conv.py` (see `shared/docs/muq-reference.md` §4).
 
 use candle_core::{Result, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Module, VarBuilder};
 
 use super::config::MuqConfig;
-use crate::nn::{BatchNormEval, Conv2d3x3};
+use crate::nn::{BatchNormEval, Conv2d3x3, linear_t::LinearT};
 
 /// BatchNorm epsilon (PyTorch default).
 const BN_EPS: f64 = 1e-5;
@@ -56,7 +56,7 @@ pub struct Conv2dSubsampling {
     /// `conv.conv.0` and `conv.conv.1` in the checkpoint.
     conv: [Res2dModule; 2],
     /// `conv.linear`: (D, C · F').
-    linear: Linear,
+    linear: LinearT,
     /// Mel frames per output token (the product of the time strides).
     frames_per_token: usize,
     /// Time stride of each block.
@@ -79,7 +79,7 @@ impl Conv2dSubsampling {
             Res2dModule::new(1, c, s0, vb.pp("conv.0"))?,
             Res2dModule::new(c, c, s1, vb.pp("conv.1"))?,
         ];
-        let linear = candle_nn::linear(c * freq_out, cfg.encoder_dim, vb.pp("linear"))?;
+        let linear = LinearT::new(c * freq_out, cfg.encoder_dim, vb.pp("linear"))?;
         Ok(Self { conv, linear, frames_per_token: s0.1 * s1.1, time_strides: [s0.1, s1.1] })
     }
 
