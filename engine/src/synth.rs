@@ -96,18 +96,34 @@ pub struct ClipSpec {
 impl ClipSpec {
     /// A 12 s clip at 120 BPM in standard tuning.
     pub fn new(key: Key, style: Style, seed: u64) -> Self {
-        Self { key, style, tempo_bpm: 120.0, duration_s: 12.0, tuning_cents: 0.0, seed }
+        Self {
+            key,
+            style,
+            tempo_bpm: 120.0,
+            duration_s: 12.0,
+            tuning_cents: 0.0,
+            seed,
+        }
     }
 
     /// File-friendly identifier, e.g. `"017_F#_minor_groove"`.
     pub fn file_stem(&self, idx: usize) -> String {
-        format!("{idx:03}_{}_{}", self.key.name().replace(' ', "_"), self.style.name())
+        format!(
+            "{idx:03}_{}_{}",
+            self.key.name().replace(' ', "_"),
+            self.style.name()
+        )
     }
 }
 
 /// A test corpus: every key × every style × `clips_per_key_and_style`, each `duration_s` long,
 /// with tempo 80–140 BPM and tuning within ±`max_detune_cents` drawn from `seed`.
-pub fn key_corpus(clips_per_key_and_style: usize, duration_s: f32, max_detune_cents: f32, seed: u64) -> Vec<ClipSpec> {
+pub fn key_corpus(
+    clips_per_key_and_style: usize,
+    duration_s: f32,
+    max_detune_cents: f32,
+    seed: u64,
+) -> Vec<ClipSpec> {
     let mut rng = SplitMix64::new(seed);
     let mut specs = Vec::with_capacity(24 * Style::ALL.len() * clips_per_key_and_style);
     for variant in 0..clips_per_key_and_style {
@@ -130,10 +146,20 @@ pub fn key_corpus(clips_per_key_and_style: usize, duration_s: f32, max_detune_ce
 /// Renders a clip as mono f32 at `sample_rate_hz`, peak-normalised to 0.8.
 pub fn render_clip(spec: &ClipSpec, sample_rate_hz: u32) -> Result<Vec<f32>> {
     if !(spec.tempo_bpm >= 20.0 && spec.tempo_bpm <= 400.0) {
-        return Err(Error::Audio(format!("synth: tempo {} BPM is outside 20..=400", spec.tempo_bpm)));
+        return Err(Error::Audio(format!(
+            "synth: tempo {} BPM is outside 20..=400",
+            spec.tempo_bpm
+        )));
     }
     let arrangement = arrange::arrange(spec);
-    render(&arrangement.notes, &arrangement.hits, spec.duration_s, spec.tuning_cents, spec.seed, sample_rate_hz)
+    render(
+        &arrangement.notes,
+        &arrangement.hits,
+        spec.duration_s,
+        spec.tuning_cents,
+        spec.seed,
+        sample_rate_hz,
+    )
 }
 
 /// Renders notes and drum hits as mono f32 at `sample_rate_hz`, `duration_s` long,
@@ -147,7 +173,9 @@ pub fn render(
     sample_rate_hz: u32,
 ) -> Result<Vec<f32>> {
     if !(1_000..=1_000_000).contains(&sample_rate_hz) {
-        return Err(Error::Audio(format!("synth: sample rate {sample_rate_hz} Hz is outside 1 kHz..=1 MHz")));
+        return Err(Error::Audio(format!(
+            "synth: sample rate {sample_rate_hz} Hz is outside 1 kHz..=1 MHz"
+        )));
     }
     if !(duration_s > 0.0 && duration_s <= 3_600.0) || !tuning_cents.is_finite() {
         return Err(Error::Audio(format!(
@@ -159,7 +187,8 @@ pub fn render(
     let num_samples = (f64::from(duration_s) * sample_rate).round() as usize;
     let mut out = vec![0.0f32; num_samples];
     let mut envelope = Vec::new();
-    let to_idx = |t_s: f32| ((f64::from(t_s.max(0.0)) * sample_rate).round() as usize).min(num_samples);
+    let to_idx =
+        |t_s: f32| ((f64::from(t_s.max(0.0)) * sample_rate).round() as usize).min(num_samples);
     for note in notes {
         if !(note.pitch_midi.is_finite() && note.duration_s > 0.0 && note.velocity.is_finite()) {
             return Err(Error::Audio(format!("synth: invalid note {note:?}")));
@@ -167,7 +196,8 @@ pub fn render(
         let start = to_idx(note.start_s);
         let end = to_idx(note.start_s + note.duration_s + note.timbre.release_s());
         let freq_hz = 440.0
-            * 2f64.powf((f64::from(note.pitch_midi) - 69.0 + f64::from(tuning_cents) / 100.0) / 12.0);
+            * 2f64
+                .powf((f64::from(note.pitch_midi) - 69.0 + f64::from(tuning_cents) / 100.0) / 12.0);
         timbre::add_note(
             &mut out[start..end],
             &mut envelope,
@@ -182,7 +212,13 @@ pub fn render(
     for hit in hits {
         let start = to_idx(hit.start_s);
         let end = to_idx(hit.start_s + timbre::drum_length_s(hit.drum));
-        timbre::add_drum(&mut out[start..end], hit.drum, hit.velocity, sample_rate, &mut rng);
+        timbre::add_drum(
+            &mut out[start..end],
+            hit.drum,
+            hit.velocity,
+            sample_rate,
+            &mut rng,
+        );
     }
     let peak = out.iter().fold(0.0f32, |acc, &v| acc.max(v.abs()));
     if peak > 0.0 {
@@ -199,7 +235,10 @@ mod tests {
 
     #[test]
     fn rendering_is_deterministic_and_finite() -> Result<()> {
-        let spec = ClipSpec { duration_s: 3.0, ..ClipSpec::new(Key::new(2, Mode::Major), Style::Groove, 5) };
+        let spec = ClipSpec {
+            duration_s: 3.0,
+            ..ClipSpec::new(Key::new(2, Mode::Major), Style::Groove, 5)
+        };
         let a = render_clip(&spec, 16_000)?;
         let b = render_clip(&spec, 16_000)?;
         assert_eq!(a, b);
@@ -214,12 +253,21 @@ mod tests {
 
     #[test]
     fn a_single_note_has_its_pitch() -> Result<()> {
-        let note = Note { pitch_midi: 69.0, start_s: 0.0, duration_s: 1.0, velocity: 1.0, timbre: Timbre::Organ };
+        let note = Note {
+            pitch_midi: 69.0,
+            start_s: 0.0,
+            duration_s: 1.0,
+            velocity: 1.0,
+            timbre: Timbre::Organ,
+        };
         let sample_rate_hz = 8_000;
         let samples = render(&[note], &[], 1.0, 0.0, 0, sample_rate_hz)?;
         // Count upward zero crossings over the steady part: ~440 per second.
         let steady = &samples[800..7_200];
-        let crossings = steady.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        let crossings = steady
+            .windows(2)
+            .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+            .count();
         let freq_hz = crossings as f32 / 0.8;
         assert!((freq_hz - 440.0).abs() < 10.0, "{freq_hz}");
         Ok(())
@@ -229,9 +277,33 @@ mod tests {
     fn bad_arguments_are_errors() {
         let spec = ClipSpec::new(Key::new(0, Mode::Major), Style::Chords, 1);
         assert!(render_clip(&spec, 0).is_err());
-        assert!(render_clip(&ClipSpec { duration_s: -1.0, ..spec }, 16_000).is_err());
-        assert!(render_clip(&ClipSpec { tempo_bpm: f32::NAN, ..spec }, 16_000).is_err());
-        let bad = Note { pitch_midi: f32::NAN, start_s: 0.0, duration_s: 1.0, velocity: 1.0, timbre: Timbre::Pad };
+        assert!(
+            render_clip(
+                &ClipSpec {
+                    duration_s: -1.0,
+                    ..spec
+                },
+                16_000
+            )
+            .is_err()
+        );
+        assert!(
+            render_clip(
+                &ClipSpec {
+                    tempo_bpm: f32::NAN,
+                    ..spec
+                },
+                16_000
+            )
+            .is_err()
+        );
+        let bad = Note {
+            pitch_midi: f32::NAN,
+            start_s: 0.0,
+            duration_s: 1.0,
+            velocity: 1.0,
+            timbre: Timbre::Pad,
+        };
         assert!(render(&[bad], &[], 1.0, 0.0, 0, 16_000).is_err());
     }
 
@@ -241,9 +313,19 @@ mod tests {
         assert_eq!(specs.len(), 192);
         for key in Key::all() {
             for style in Style::ALL {
-                assert_eq!(specs.iter().filter(|s| s.key == key && s.style == style).count(), 2);
+                assert_eq!(
+                    specs
+                        .iter()
+                        .filter(|s| s.key == key && s.style == style)
+                        .count(),
+                    2
+                );
             }
         }
-        assert!(specs.iter().all(|s| (80.0..=140.0).contains(&s.tempo_bpm) && s.tuning_cents.abs() <= 30.0));
+        assert!(
+            specs
+                .iter()
+                .all(|s| (80.0..=140.0).contains(&s.tempo_bpm) && s.tuning_cents.abs() <= 30.0)
+        );
     }
 }

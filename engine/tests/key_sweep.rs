@@ -13,12 +13,22 @@ fn key_config_sweep() -> anyhow::Result<()> {
     let sample_rate_hz = 22_050;
     let started = std::time::Instant::now();
     let specs = key_corpus(1, 12.0, 25.0, 2024);
-    let clips: Vec<Vec<f32>> =
-        specs.iter().map(|s| render_clip(s, sample_rate_hz)).collect::<Result<_, _>>()?;
-    println!("rendered {} clips in {:.1} s", clips.len(), started.elapsed().as_secs_f32());
+    let clips: Vec<Vec<f32>> = specs
+        .iter()
+        .map(|s| render_clip(s, sample_rate_hz))
+        .collect::<Result<_, _>>()?;
+    println!(
+        "rendered {} clips in {:.1} s",
+        clips.len(),
+        started.elapsed().as_secs_f32()
+    );
     let base = KeyConfig::offline();
     let mut configs: Vec<(String, KeyConfig)> = Vec::new();
-    let chroma = ChromaConfig { frame_floor: 0.2, harmonic_suppression: 0.5, ..ChromaConfig::default() };
+    let chroma = ChromaConfig {
+        frame_floor: 0.2,
+        harmonic_suppression: 0.5,
+        ..ChromaConfig::default()
+    };
     let best = KeyConfig {
         profile: ProfileChoice::Builtin(ProfileKind::KrumhanslKessler),
         bass_weight: 0.0,
@@ -26,31 +36,75 @@ fn key_config_sweep() -> anyhow::Result<()> {
         ..base.clone()
     };
     let variants: [(&str, ChromaConfig); 5] = [
-        ("suppress up to h5", ChromaConfig { max_suppressed_harmonic: 5, ..chroma.clone() }),
-        ("suppress up to h6", ChromaConfig { max_suppressed_harmonic: 6, ..chroma.clone() }),
-        ("suppress up to h8", ChromaConfig { max_suppressed_harmonic: 8, ..chroma.clone() }),
-        ("h5 suppression 0.65", ChromaConfig { max_suppressed_harmonic: 5, harmonic_suppression: 0.65, ..chroma.clone() }),
-        ("h5 floor 0.15", ChromaConfig { max_suppressed_harmonic: 5, frame_floor: 0.15, ..chroma.clone() }),
+        (
+            "suppress up to h5",
+            ChromaConfig {
+                max_suppressed_harmonic: 5,
+                ..chroma.clone()
+            },
+        ),
+        (
+            "suppress up to h6",
+            ChromaConfig {
+                max_suppressed_harmonic: 6,
+                ..chroma.clone()
+            },
+        ),
+        (
+            "suppress up to h8",
+            ChromaConfig {
+                max_suppressed_harmonic: 8,
+                ..chroma.clone()
+            },
+        ),
+        (
+            "h5 suppression 0.65",
+            ChromaConfig {
+                max_suppressed_harmonic: 5,
+                harmonic_suppression: 0.65,
+                ..chroma.clone()
+            },
+        ),
+        (
+            "h5 floor 0.15",
+            ChromaConfig {
+                max_suppressed_harmonic: 5,
+                frame_floor: 0.15,
+                ..chroma.clone()
+            },
+        ),
     ];
     for (name, chroma) in variants {
-        configs.push((name.into(), KeyConfig { chroma, ..best.clone() }));
+        configs.push((
+            name.into(),
+            KeyConfig {
+                chroma,
+                ..best.clone()
+            },
+        ));
     }
     let results = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..2 {
-            scope.spawn(|| loop {
-                let idx = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((name, cfg)) = configs.get(idx) else { break };
-                let mut tally = MirexTally::default();
-                for (spec, clip) in specs.iter().zip(&clips) {
-                    if let Ok(readout) = estimate_key_with(clip, sample_rate_hz as f32, cfg.clone()) {
-                        tally.add(readout.key, spec.key);
+            scope.spawn(|| {
+                loop {
+                    let idx = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((name, cfg)) = configs.get(idx) else {
+                        break;
+                    };
+                    let mut tally = MirexTally::default();
+                    for (spec, clip) in specs.iter().zip(&clips) {
+                        if let Ok(readout) =
+                            estimate_key_with(clip, sample_rate_hz as f32, cfg.clone())
+                        {
+                            tally.add(readout.key, spec.key);
+                        }
                     }
-                }
-                println!("{name:36} {tally}");
-                if let Ok(mut r) = results.lock() {
-                    r.push((tally.score(), name.clone()));
+                    println!("{name:36} {tally}");
+                    if let Ok(mut r) = results.lock() {
+                        r.push((tally.score(), name.clone()));
+                    }
                 }
             });
         }

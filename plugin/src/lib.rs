@@ -5,6 +5,7 @@ pub mod editor;
 pub mod params;
 
 use editor::{EditorLink, MuqEditor};
+use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer};
 use muq_engine::bridge::{self, AudioTap, Command};
 use muq_engine::worker::{self, Worker, WorkerSetup};
 use nice_plug::prelude::*;
@@ -75,11 +76,14 @@ impl MuqLive {
         let capacity_samples = bridge::ring_capacity_for(sample_rate_hz)?;
         let (tap, feed) = bridge::new(capacity_samples)?;
         let repaint = self.repaint.clone();
+        // The MuQ analysis: its inference thread starts idle and loads the model lazily, so
+        // activation stays fast; key detection runs even without weights.
+        let analyzer = MuqAnalyzer::new(AnalyzerOptions::new())?;
         let (worker, mut link) = worker::spawn(WorkerSetup {
             sample_rate_hz,
             feed,
             settings: self.params.clone(),
-            analyzers: Vec::new(),
+            analyzers: vec![Box::new(analyzer)],
             on_publish: Some(Box::new(move || repaint.request_repaint())),
         })?;
         // The persisted fields (restored before activation) configure the new worker's analyzers.

@@ -83,7 +83,12 @@ impl Default for KeyConfig {
 impl KeyConfig {
     /// Whole-file setting: plain average over all frames, no hysteresis.
     pub fn offline() -> Self {
-        Self { smoothing_s: None, hysteresis: None, min_evidence_s: 0.0, ..Self::default() }
+        Self {
+            smoothing_s: None,
+            hysteresis: None,
+            min_evidence_s: 0.0,
+            ..Self::default()
+        }
     }
 
     fn validate(&self) -> Result<()> {
@@ -211,8 +216,10 @@ impl KeyEstimator {
             }
             ProfileChoice::Custom(profile) => KeyTemplates::new(profile, harmonics, decay),
             ProfileChoice::Ensemble(kinds) => {
-                let profiles =
-                    kinds.iter().map(|&k| KeyProfile::builtin(k)).collect::<Result<Vec<_>>>()?;
+                let profiles = kinds
+                    .iter()
+                    .map(|&k| KeyProfile::builtin(k))
+                    .collect::<Result<Vec<_>>>()?;
                 KeyTemplates::ensemble(&profiles, harmonics, decay).ok_or_else(|| {
                     Error::Unsupported("key estimator: an ensemble needs a profile".into())
                 })?
@@ -268,15 +275,24 @@ impl KeyEstimator {
     }
 
     fn rescore(&mut self) {
-        self.average.mean(&mut self.mean_treble, &mut self.mean_bass);
+        self.average
+            .mean(&mut self.mean_treble, &mut self.mean_bass);
         self.tuning_semitones = estimate_tuning(&self.mean_treble);
         let treble = fold_to_pitch_classes(&self.mean_treble, self.tuning_semitones);
         let bass = fold_to_pitch_classes(&self.mean_bass, self.tuning_semitones);
         let treble_sum: f32 = treble.iter().sum();
         let bass_sum: f32 = bass.iter().sum();
         for (pc, out) in self.chroma.iter_mut().enumerate() {
-            let t = if treble_sum > 0.0 { treble[pc] / treble_sum } else { 0.0 };
-            let b = if bass_sum > 0.0 { bass[pc] / bass_sum } else { 0.0 };
+            let t = if treble_sum > 0.0 {
+                treble[pc] / treble_sum
+            } else {
+                0.0
+            };
+            let b = if bass_sum > 0.0 {
+                bass[pc] / bass_sum
+            } else {
+                0.0
+            };
             *out = t + self.cfg.bass_weight * b;
         }
         self.templates.correlate(&self.chroma, &mut self.scores);
@@ -290,23 +306,39 @@ impl KeyEstimator {
         };
         let tuning_cents = 100.0 * self.tuning_semitones;
         let Some(displayed_idx) = displayed_idx else {
-            return KeyReadout { tuning_cents, evidence_s: self.evidence_s, ..KeyReadout::default() };
+            return KeyReadout {
+                tuning_cents,
+                evidence_s: self.evidence_s,
+                ..KeyReadout::default()
+            };
         };
         let runner_up_idx = (0..NUM_KEYS)
             .filter(|&idx| idx != displayed_idx)
             .max_by(|&a, &b| self.scores[a].total_cmp(&self.scores[b]));
         let max_score = self.scores.iter().fold(f32::MIN, |acc, &s| acc.max(s));
         let temperature = self.cfg.confidence_temperature;
-        let partition: f32 =
-            self.scores.iter().map(|&s| ((s - max_score) / temperature).exp()).sum();
+        let partition: f32 = self
+            .scores
+            .iter()
+            .map(|&s| ((s - max_score) / temperature).exp())
+            .sum();
         let confidence = ((self.scores[displayed_idx] - max_score) / temperature).exp() / partition;
         KeyReadout {
             key: Some(Key::from_index(displayed_idx)),
             score: self.scores[displayed_idx],
-            confidence: if confidence.is_finite() { confidence.clamp(0.0, 1.0) } else { 0.0 },
-            runner_up: runner_up_idx
-                .map(|idx| RankedKey { key: Key::from_index(idx), score: self.scores[idx] }),
-            held_for_s: self.hysteresis.as_ref().map_or(self.evidence_s, KeyHysteresis::held_s),
+            confidence: if confidence.is_finite() {
+                confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
+            runner_up: runner_up_idx.map(|idx| RankedKey {
+                key: Key::from_index(idx),
+                score: self.scores[idx],
+            }),
+            held_for_s: self
+                .hysteresis
+                .as_ref()
+                .map_or(self.evidence_s, KeyHysteresis::held_s),
             tuning_cents,
             evidence_s: self.evidence_s,
         }
@@ -348,7 +380,11 @@ pub fn estimate_key(samples: &[f32], sample_rate_hz: f32) -> Result<KeyReadout> 
 }
 
 /// Key of a whole recording with an explicit configuration.
-pub fn estimate_key_with(samples: &[f32], sample_rate_hz: f32, cfg: KeyConfig) -> Result<KeyReadout> {
+pub fn estimate_key_with(
+    samples: &[f32],
+    sample_rate_hz: f32,
+    cfg: KeyConfig,
+) -> Result<KeyReadout> {
     let mut estimator = KeyEstimator::new(cfg, sample_rate_hz)?;
     estimator.feed(samples);
     Ok(estimator.estimate())

@@ -72,7 +72,10 @@ mod tests {
         for _ in 0..40_000 {
             counts[rng.below(4)] += 1;
         }
-        assert!(counts.iter().all(|&n| (9_000..11_000).contains(&n)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&n| (9_000..11_000).contains(&n)),
+            "{counts:?}"
+        );
         let mean = (0..10_000).map(|_| rng.next_f32()).sum::<f32>() / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02);
     }

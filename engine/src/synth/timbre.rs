@@ -44,7 +44,9 @@ impl Timbre {
                 detune_cents: 0.0,
             },
             Self::Reed => Shape {
-                harmonics: &[1.0, 0.02, 0.45, 0.02, 0.25, 0.02, 0.14, 0.02, 0.11, 0.0, 0.09],
+                harmonics: &[
+                    1.0, 0.02, 0.45, 0.02, 0.25, 0.02, 0.14, 0.02, 0.11, 0.0, 0.09,
+                ],
                 attack_s: 0.03,
                 release_s: 0.06,
                 decay_s: None,
@@ -52,7 +54,9 @@ impl Timbre {
                 detune_cents: 0.0,
             },
             Self::Pluck => Shape {
-                harmonics: &[1.0, 0.6, 0.4, 0.3, 0.22, 0.17, 0.13, 0.1, 0.08, 0.06, 0.05, 0.04],
+                harmonics: &[
+                    1.0, 0.6, 0.4, 0.3, 0.22, 0.17, 0.13, 0.1, 0.08, 0.06, 0.05, 0.04,
+                ],
                 attack_s: 0.003,
                 release_s: 0.08,
                 decay_s: Some(1.2),
@@ -108,12 +112,18 @@ pub(super) fn add_note(
     envelope.extend((0..out.len()).map(|i| {
         let t_s = (i as f64 / sample_rate_hz) as f32;
         let attack = (t_s / shape.attack_s).min(1.0);
-        let release =
-            if t_s > duration_s { (1.0 - (t_s - duration_s) / shape.release_s).max(0.0) } else { 1.0 };
+        let release = if t_s > duration_s {
+            (1.0 - (t_s - duration_s) / shape.release_s).max(0.0)
+        } else {
+            1.0
+        };
         attack * release * velocity
     }));
-    let voices: &[f64] =
-        if shape.detune_cents > 0.0 { &[-1.0, 1.0] } else { &[0.0] };
+    let voices: &[f64] = if shape.detune_cents > 0.0 {
+        &[-1.0, 1.0]
+    } else {
+        &[0.0]
+    };
     let voice_gain = 1.0 / voices.len() as f32;
     for &voice in voices {
         let voice_hz = freq_hz * 2f64.powf(voice * f64::from(shape.detune_cents) / 1200.0);
@@ -155,7 +165,13 @@ pub enum Drum {
 }
 
 /// Adds one drum hit to `out` (starting at the hit).
-pub(super) fn add_drum(out: &mut [f32], drum: Drum, velocity: f32, sample_rate_hz: f64, rng: &mut SplitMix64) {
+pub(super) fn add_drum(
+    out: &mut [f32],
+    drum: Drum,
+    velocity: f32,
+    sample_rate_hz: f64,
+    rng: &mut SplitMix64,
+) {
     let mut phase = 0.0f64;
     let mut previous_noise = 0.0f32;
     for (i, sample) in out.iter_mut().enumerate() {

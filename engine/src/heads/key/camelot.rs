@@ -14,8 +14,9 @@ pub enum Mode {
 pub const NUM_KEYS: usize = 24;
 
 /// Pitch-class names with sharps, index 0 = C.
-pub const PITCH_CLASS_NAMES: [&str; 12] =
-    ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+pub const PITCH_CLASS_NAMES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
 
 const MAJOR_NAMES: [&str; 12] = [
     "C major", "C# major", "D major", "D# major", "E major", "F major", "F# major", "G major",
@@ -26,10 +27,12 @@ const MINOR_NAMES: [&str; 12] = [
     "G# minor", "A minor", "A# minor", "B minor",
 ];
 /// Camelot numbers 1..=12 listed in wheel order, for the `N` + `A`/`B` codes.
-const CAMELOT_MAJOR: [&str; 12] =
-    ["8B", "3B", "10B", "5B", "12B", "7B", "2B", "9B", "4B", "11B", "6B", "1B"];
-const CAMELOT_MINOR: [&str; 12] =
-    ["5A", "12A", "7A", "2A", "9A", "4A", "11A", "6A", "1A", "8A", "3A", "10A"];
+const CAMELOT_MAJOR: [&str; 12] = [
+    "8B", "3B", "10B", "5B", "12B", "7B", "2B", "9B", "4B", "11B", "6B", "1B",
+];
+const CAMELOT_MINOR: [&str; 12] = [
+    "5A", "12A", "7A", "2A", "9A", "4A", "11A", "6A", "1A", "8A", "3A", "10A",
+];
 
 /// A musical key: tonic pitch class (0 = C .. 11 = B) and mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,13 +45,20 @@ impl Key {
     /// The key with tonic `tonic_idx` (taken modulo 12, so any integer is accepted) and `mode`.
     pub fn new(tonic_idx: usize, mode: Mode) -> Self {
         // `% 12` keeps the value below 12, so the narrowing cast is lossless.
-        Self { tonic_idx: (tonic_idx % 12) as u8, mode }
+        Self {
+            tonic_idx: (tonic_idx % 12) as u8,
+            mode,
+        }
     }
 
     /// The key with dense index `key_idx` (0..12 major C..B, 12..24 minor C..B), taken modulo 24.
     pub fn from_index(key_idx: usize) -> Self {
         let key_idx = key_idx % NUM_KEYS;
-        let mode = if key_idx < 12 { Mode::Major } else { Mode::Minor };
+        let mode = if key_idx < 12 {
+            Mode::Major
+        } else {
+            Mode::Minor
+        };
         Self::new(key_idx % 12, mode)
     }
 
@@ -154,7 +164,8 @@ impl std::fmt::Display for Key {
 fn strip_suffix_ci<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
     let split_idx = text.len().checked_sub(suffix.len())?;
     let tail = text.get(split_idx..)?;
-    tail.eq_ignore_ascii_case(suffix).then(|| &text[..split_idx])
+    tail.eq_ignore_ascii_case(suffix)
+        .then(|| &text[..split_idx])
 }
 
 #[cfg(test)]
@@ -194,7 +205,10 @@ mod tests {
         assert_eq!(Key::new(6, Mode::Minor).name(), "F# minor");
         assert_eq!(Key::new(10, Mode::Major).name(), "A# major");
         for key in Key::all() {
-            assert!(!key.name().contains('b'), "{key} should be spelled with sharps");
+            assert!(
+                !key.name().contains('b'),
+                "{key} should be spelled with sharps"
+            );
             assert_eq!(Key::parse(key.name()), Some(key));
             assert_eq!(Key::from_index(key.index()), key);
         }

@@ -13,7 +13,11 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use crate::{Error, Result};
+mod config;
+
+pub use config::ChromaConfig;
+
+use crate::Result;
 
 /// Resolution of the fine pitch-class histogram.
 pub const BINS_PER_SEMITONE: usize = 10;
@@ -22,92 +26,6 @@ pub const NUM_FINE_BINS: usize = 12 * BINS_PER_SEMITONE;
 
 /// A fine pitch-class histogram, bin 0 centred on an equal-tempered C (A = 440 Hz).
 pub type FineChroma = [f32; NUM_FINE_BINS];
-
-/// Settings of the chroma front end.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChromaConfig {
-    /// STFT frame length in seconds (rounded to a multiple of 16 samples).
-    pub frame_s: f32,
-    /// Hop between frames in seconds.
-    pub hop_s: f32,
-    /// Lowest peak frequency used.
-    pub min_hz: f32,
-    /// Highest peak frequency used.
-    pub max_hz: f32,
-    /// Peaks below this frequency also feed the bass histogram.
-    pub bass_max_hz: f32,
-    /// Peaks weaker than the frame's strongest by more than this many dB are ignored.
-    pub peak_floor_db: f32,
-    /// At most this many peaks (the strongest) per frame.
-    pub max_peaks: usize,
-    /// Each peak adds `magnitude^magnitude_exponent`.
-    pub magnitude_exponent: f32,
-    /// Fraction (0..1) by which a peak is attenuated when it sits on harmonic
-    /// 2..=`max_suppressed_harmonic` of a stronger lower peak.
-    pub harmonic_suppression: f32,
-    /// Highest harmonic number checked by the suppression (5 catches the major third above a
-    /// minor tonic, which otherwise pulls minor keys towards their parallel major).
-    pub max_suppressed_harmonic: usize,
-    /// Frames whose RMS level is below this (dBFS) count as silence and are skipped.
-    pub silence_db: f32,
-    /// Per frame, fine bins below this fraction of the frame's strongest bin are zeroed
-    /// (keeps the sounding chord tones, drops weak partials and noise; 0 disables).
-    pub frame_floor: f32,
-}
-
-impl Default for ChromaConfig {
-    fn default() -> Self {
-        Self {
-            frame_s: 0.25,
-            hop_s: 0.125,
-            min_hz: 50.0,
-            max_hz: 4000.0,
-            bass_max_hz: 220.0,
-            peak_floor_db: -60.0,
-            max_peaks: 80,
-            magnitude_exponent: 1.0,
-            harmonic_suppression: 0.5,
-            max_suppressed_harmonic: 4,
-            silence_db: -80.0,
-            frame_floor: 0.2,
-        }
-    }
-}
-
-impl ChromaConfig {
-    fn validate(&self, sample_rate_hz: f32) -> Result<()> {
-        let bad = |msg: String| Err(Error::Unsupported(format!("key chroma: {msg}")));
-        let nyquist_hz = sample_rate_hz / 2.0;
-        if !(self.frame_s >= 0.02 && self.frame_s <= 2.0) {
-            return bad(format!("frame_s {} must be in 0.02..=2", self.frame_s));
-        }
-        if !(self.hop_s > 0.0 && self.hop_s <= self.frame_s) {
-            return bad(format!("hop_s {} must be in (0, frame_s]", self.hop_s));
-        }
-        if !(self.min_hz >= 20.0 && self.min_hz < self.max_hz) {
-            return bad(format!("min_hz {} must be >= 20 and below max_hz", self.min_hz));
-        }
-        if !(self.min_hz < nyquist_hz) {
-            return bad(format!("min_hz {} is above Nyquist ({nyquist_hz} Hz)", self.min_hz));
-        }
-        if !self.bass_max_hz.is_finite() || !self.peak_floor_db.is_finite() || self.max_peaks == 0 {
-            return bad("bass_max_hz, peak_floor_db and max_peaks must be finite and > 0".into());
-        }
-        if !(self.magnitude_exponent > 0.0 && self.magnitude_exponent <= 4.0) {
-            return bad(format!("magnitude_exponent {} must be in (0, 4]", self.magnitude_exponent));
-        }
-        if !(0.0..=1.0).contains(&self.harmonic_suppression) || !self.silence_db.is_finite() {
-            return bad("harmonic_suppression must be in 0..=1 and silence_db finite".into());
-        }
-        if self.max_suppressed_harmonic > 16 {
-            return bad(format!("max_suppressed_harmonic {} must be <= 16", self.max_suppressed_harmonic));
-        }
-        if !(0.0..1.0).contains(&self.frame_floor) {
-            return bad(format!("frame_floor {} must be in 0..1", self.frame_floor));
-        }
-        Ok(())
-    }
-}
 
 /// One analysed frame.
 #[derive(Debug, Clone)]
@@ -278,29 +196,42 @@ impl ChromaFrontend {
         // Float-to-int casts saturate; both ends are clamped to the spectrum.
         let lo_bin = ((self.cfg.min_hz / bin_hz).ceil() as usize).clamp(1, last_bin);
         let hi_bin = ((self.cfg.max_hz / bin_hz).floor() as usize).clamp(lo_bin, last_bin);
-        let max_magnitude =
-            self.magnitudes[lo_bin..=hi_bin].iter().fold(0.0f32, |acc, &m| acc.max(m));
+        let max_magnitude = self.magnitudes[lo_bin..=hi_bin]
+            .iter()
+            .fold(0.0f32, |acc, &m| acc.max(m));
         if !(max_magnitude > 1e-12) {
             return;
         }
         let floor = max_magnitude * 10f32.powf(self.cfg.peak_floor_db / 20.0);
         for k in lo_bin..=hi_bin {
-            let (left, centre, right) =
-                (self.magnitudes[k - 1], self.magnitudes[k], self.magnitudes[k + 1]);
+            let (left, centre, right) = (
+                self.magnitudes[k - 1],
+                self.magnitudes[k],
+                self.magnitudes[k + 1],
+            );
             if centre > floor && centre > left && centre >= right {
                 let (a, b, c) = ((left + 1e-20).ln(), centre.ln(), (right + 1e-20).ln());
                 let denom = a - 2.0 * b + c;
-                let offset = if denom < -1e-12 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+                let offset = if denom < -1e-12 {
+                    (0.5 * (a - c) / denom).clamp(-0.5, 0.5)
+                } else {
+                    0.0
+                };
                 let magnitude = (b - 0.25 * (a - c) * offset).exp();
-                self.peaks.push(Peak { freq_hz: (k as f32 + offset) * bin_hz, magnitude });
+                self.peaks.push(Peak {
+                    freq_hz: (k as f32 + offset) * bin_hz,
+                    magnitude,
+                });
             }
         }
         if self.peaks.len() > self.cfg.max_peaks {
-            self.peaks.select_nth_unstable_by(self.cfg.max_peaks, |a, b| {
-                b.magnitude.total_cmp(&a.magnitude)
-            });
+            self.peaks
+                .select_nth_unstable_by(self.cfg.max_peaks, |a, b| {
+                    b.magnitude.total_cmp(&a.magnitude)
+                });
             self.peaks.truncate(self.cfg.max_peaks);
-            self.peaks.sort_unstable_by(|a, b| a.freq_hz.total_cmp(&b.freq_hz));
+            self.peaks
+                .sort_unstable_by(|a, b| a.freq_hz.total_cmp(&b.freq_hz));
         }
     }
 
@@ -313,9 +244,8 @@ impl ChromaFrontend {
             let Peak { freq_hz, magnitude } = self.peaks[i];
             let is_harmonic = self.peaks[..i].iter().any(|lower| {
                 lower.magnitude > magnitude
-                    && (2..=max_harmonic).any(|h| {
-                        ((lower.freq_hz * h as f32 - freq_hz) / freq_hz).abs() < tolerance
-                    })
+                    && (2..=max_harmonic)
+                        .any(|h| ((lower.freq_hz * h as f32 - freq_hz) / freq_hz).abs() < tolerance)
             });
             if is_harmonic {
                 self.peaks[i].magnitude *= keep;
@@ -380,8 +310,8 @@ fn fine_bin_of(freq_hz: f32) -> Option<(usize, f32)> {
 pub fn estimate_tuning(fine: &FineChroma) -> f32 {
     let (mut re, mut im) = (0.0f32, 0.0f32);
     for (bin, &v) in fine.iter().enumerate() {
-        let angle = std::f32::consts::TAU * (bin % BINS_PER_SEMITONE) as f32
-            / BINS_PER_SEMITONE as f32;
+        let angle =
+            std::f32::consts::TAU * (bin % BINS_PER_SEMITONE) as f32 / BINS_PER_SEMITONE as f32;
         re += v * angle.cos();
         im += v * angle.sin();
     }
@@ -412,6 +342,7 @@ pub fn fold_to_pitch_classes(fine: &FineChroma, tuning_semitones: f32) -> [f32; 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn sine(freq_hz: f32, sample_rate_hz: f32, num_samples: usize) -> Vec<f32> {
         (0..num_samples)
@@ -439,15 +370,22 @@ mod tests {
             let detuned_hz = freq_hz * 2f32.powf(cents / 1200.0);
             let mut frontend = ChromaFrontend::new(&ChromaConfig::default(), sample_rate_hz)?;
             let frames = frames(&mut frontend, &sine(detuned_hz, sample_rate_hz, 22_050));
-            let frame = frames.last().ok_or_else(|| Error::Other("no frame".into()))?;
+            let frame = frames
+                .last()
+                .ok_or_else(|| Error::Other("no frame".into()))?;
             let chroma = fold_to_pitch_classes(&frame.treble, estimate_tuning(&frame.treble));
             let best = (0..12).max_by(|&a, &b| chroma[a].total_cmp(&chroma[b]));
             assert_eq!(best, Some(pitch_class), "{freq_hz} Hz: {chroma:?}");
         }
         // 40 cents sharp: tuning estimate follows, and folding still finds A.
         let mut frontend = ChromaFrontend::new(&ChromaConfig::default(), sample_rate_hz)?;
-        let frames = frames(&mut frontend, &sine(440.0 * 2f32.powf(0.4 / 12.0), sample_rate_hz, 22_050));
-        let frame = frames.last().ok_or_else(|| Error::Other("no frame".into()))?;
+        let frames = frames(
+            &mut frontend,
+            &sine(440.0 * 2f32.powf(0.4 / 12.0), sample_rate_hz, 22_050),
+        );
+        let frame = frames
+            .last()
+            .ok_or_else(|| Error::Other("no frame".into()))?;
         let tuning = estimate_tuning(&frame.treble);
         assert!((tuning - 0.4).abs() < 0.06, "tuning {tuning}");
         let chroma = fold_to_pitch_classes(&frame.treble, tuning);
@@ -460,7 +398,11 @@ mod tests {
         let mut frontend = ChromaFrontend::new(&ChromaConfig::default(), 16_000.0)?;
         let frames_out = frames(&mut frontend, &vec![0.0; 16_000]);
         assert!(!frames_out.is_empty());
-        assert!(frames_out.iter().all(|f| f.is_silent && f.treble.iter().all(|&v| v == 0.0)));
+        assert!(
+            frames_out
+                .iter()
+                .all(|f| f.is_silent && f.treble.iter().all(|&v| v == 0.0))
+        );
         let junk = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0];
         let junk: Vec<f32> = junk.iter().cycle().take(16_000).copied().collect();
         let frames_out = frames(&mut frontend, &junk);
@@ -471,11 +413,21 @@ mod tests {
 
     #[test]
     fn bad_configs_are_rejected() {
-        let cfg = ChromaConfig { hop_s: 0.0, ..ChromaConfig::default() };
+        let cfg = ChromaConfig {
+            hop_s: 0.0,
+            ..ChromaConfig::default()
+        };
         assert!(ChromaFrontend::new(&cfg, 44_100.0).is_err());
-        let cfg = ChromaConfig { min_hz: 5_000.0, max_hz: 6_000.0, ..ChromaConfig::default() };
+        let cfg = ChromaConfig {
+            min_hz: 5_000.0,
+            max_hz: 6_000.0,
+            ..ChromaConfig::default()
+        };
         assert!(ChromaFrontend::new(&cfg, 8_000.0).is_err());
-        let cfg = ChromaConfig { magnitude_exponent: f32::NAN, ..ChromaConfig::default() };
+        let cfg = ChromaConfig {
+            magnitude_exponent: f32::NAN,
+            ..ChromaConfig::default()
+        };
         assert!(ChromaFrontend::new(&cfg, 44_100.0).is_err());
     }
 

@@ -92,9 +92,14 @@ impl KeyProfile {
     }
 
     fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let profile: Self = serde_json::from_str(text)
-            .map_err(|e| Error::Config { path: path.to_path_buf(), msg: e.to_string() })?;
-        profile.validate().map_err(|msg| Error::Config { path: path.to_path_buf(), msg })?;
+        let profile: Self = serde_json::from_str(text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })?;
+        profile.validate().map_err(|msg| Error::Config {
+            path: path.to_path_buf(),
+            msg,
+        })?;
         Ok(profile)
     }
 
@@ -103,11 +108,13 @@ impl KeyProfile {
             if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
                 return Err(format!("{mode} weights must be finite and non-negative"));
             }
-            let (lo, hi) = weights.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &w| {
-                (lo.min(w), hi.max(w))
-            });
+            let (lo, hi) = weights
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(lo, hi), &w| (lo.min(w), hi.max(w)));
             if hi - lo <= f32::EPSILON * hi.abs().max(1.0) {
-                return Err(format!("{mode} weights are constant, so they cannot rank keys"));
+                return Err(format!(
+                    "{mode} weights are constant, so they cannot rank keys"
+                ));
             }
         }
         Ok(())
@@ -129,7 +136,11 @@ impl KeyTemplates {
         let mut templates = [[0.0; 12]; NUM_KEYS];
         for (key_idx, template) in templates.iter_mut().enumerate() {
             let tonic = key_idx % 12;
-            let weights = if key_idx < 12 { &profile.major } else { &profile.minor };
+            let weights = if key_idx < 12 {
+                &profile.major
+            } else {
+                &profile.minor
+            };
             let expanded = expand_harmonics(weights, num_harmonics, harmonic_decay);
             for (interval, &w) in expanded.iter().enumerate() {
                 template[(tonic + interval) % 12] = w;
@@ -140,7 +151,11 @@ impl KeyTemplates {
     }
 
     /// The average of the templates of several profiles (re-normalised); `None` when empty.
-    pub fn ensemble(profiles: &[KeyProfile], num_harmonics: usize, harmonic_decay: f32) -> Option<Self> {
+    pub fn ensemble(
+        profiles: &[KeyProfile],
+        num_harmonics: usize,
+        harmonic_decay: f32,
+    ) -> Option<Self> {
         if profiles.is_empty() {
             return None;
         }
@@ -223,7 +238,9 @@ mod tests {
         let path = Path::new("test.json");
         let constant = r#"{"name":"x","major":[1,1,1,1,1,1,1,1,1,1,1,1],
             "minor":[1,2,1,1,1,1,1,1,1,1,1,1]}"#;
-        let err = KeyProfile::from_json_str(constant, path).err().map(|e| e.to_string());
+        let err = KeyProfile::from_json_str(constant, path)
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|m| m.contains("constant")));
         let short = r#"{"name":"x","major":[1,2],"minor":[1,2]}"#;
         assert!(KeyProfile::from_json_str(short, path).is_err());
@@ -238,7 +255,11 @@ mod tests {
         let templates = KeyTemplates::new(&profile, 1, 0.6);
         let mut scores = [0.0; NUM_KEYS];
         for key in Key::all() {
-            let weights = if key.mode() == Mode::Major { profile.major } else { profile.minor };
+            let weights = if key.mode() == Mode::Major {
+                profile.major
+            } else {
+                profile.minor
+            };
             let mut chroma = [0.0; 12];
             for (interval, w) in weights.iter().enumerate() {
                 chroma[(key.tonic_idx() + interval) % 12] = *w;

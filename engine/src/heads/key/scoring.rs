@@ -88,8 +88,12 @@ impl MirexTally {
             return 0.0;
         }
         let weights = [1.0, 0.5, 0.3, 0.2, 0.0];
-        let total: f64 =
-            self.num_by_relation.iter().zip(weights).map(|(&n, w)| n as f64 * w).sum();
+        let total: f64 = self
+            .num_by_relation
+            .iter()
+            .zip(weights)
+            .map(|(&n, w)| n as f64 * w)
+            .sum();
         total / num_items as f64
     }
 }
@@ -122,7 +126,11 @@ mod tests {
         assert_eq!(mirex_score(Some(key("G major")), c), 0.5);
         assert_eq!(mirex_score(Some(key("A minor")), c), 0.3);
         assert_eq!(mirex_score(Some(key("C minor")), c), 0.2);
-        assert_eq!(mirex_score(Some(key("F major")), c), 0.0, "descending fifth earns nothing");
+        assert_eq!(
+            mirex_score(Some(key("F major")), c),
+            0.0,
+            "descending fifth earns nothing"
+        );
         assert_eq!(mirex_score(Some(key("D major")), c), 0.0);
         assert_eq!(mirex_score(None, c), 0.0);
         let a_minor = key("A minor");
@@ -135,13 +143,25 @@ mod tests {
     #[test]
     fn relations_hold_for_every_key() {
         for reference in Key::all() {
-            assert_eq!(KeyRelation::classify(Some(reference), reference), KeyRelation::Correct);
+            assert_eq!(
+                KeyRelation::classify(Some(reference), reference),
+                KeyRelation::Correct
+            );
             let fifth = reference.fifth_above();
-            assert_eq!(KeyRelation::classify(Some(fifth), reference), KeyRelation::Fifth);
+            assert_eq!(
+                KeyRelation::classify(Some(fifth), reference),
+                KeyRelation::Fifth
+            );
             let relative = reference.relative();
-            assert_eq!(KeyRelation::classify(Some(relative), reference), KeyRelation::Relative);
+            assert_eq!(
+                KeyRelation::classify(Some(relative), reference),
+                KeyRelation::Relative
+            );
             let parallel = reference.parallel();
-            assert_eq!(KeyRelation::classify(Some(parallel), reference), KeyRelation::Parallel);
+            assert_eq!(
+                KeyRelation::classify(Some(parallel), reference),
+                KeyRelation::Parallel
+            );
             let num_other = Key::all()
                 .filter(|&k| KeyRelation::classify(Some(k), reference) == KeyRelation::Other)
                 .count();

@@ -23,7 +23,12 @@ impl ChromaAverage {
             Some(tau_s) if tau_s.is_finite() && tau_s > 0.0 => (-hop_s / tau_s).exp(),
             _ => 1.0,
         };
-        Self { decay, weight: 0.0, treble: [0.0; NUM_FINE_BINS], bass: [0.0; NUM_FINE_BINS] }
+        Self {
+            decay,
+            weight: 0.0,
+            treble: [0.0; NUM_FINE_BINS],
+            bass: [0.0; NUM_FINE_BINS],
+        }
     }
 
     /// Adds one non-silent frame. Real-time safe.
@@ -44,7 +49,11 @@ impl ChromaAverage {
 
     /// Writes the averaged treble and bass histograms (zeros before the first frame).
     pub fn mean(&self, treble: &mut FineChroma, bass: &mut FineChroma) {
-        let scale = if self.weight > 0.0 { 1.0 / self.weight } else { 0.0 };
+        let scale = if self.weight > 0.0 {
+            1.0 / self.weight
+        } else {
+            0.0
+        };
         for (out, &v) in treble.iter_mut().zip(&self.treble) {
             *out = v * scale;
         }
@@ -72,7 +81,10 @@ pub struct HysteresisConfig {
 
 impl Default for HysteresisConfig {
     fn default() -> Self {
-        Self { switch_margin: 0.02, switch_hold_s: 3.0 }
+        Self {
+            switch_margin: 0.02,
+            switch_hold_s: 3.0,
+        }
     }
 }
 
@@ -89,7 +101,13 @@ pub struct KeyHysteresis {
 impl KeyHysteresis {
     /// A display that shows nothing yet.
     pub fn new(cfg: HysteresisConfig) -> Self {
-        Self { cfg, displayed_idx: None, challenger_idx: None, challenger_s: 0.0, held_s: 0.0 }
+        Self {
+            cfg,
+            displayed_idx: None,
+            challenger_idx: None,
+            challenger_s: 0.0,
+            held_s: 0.0,
+        }
     }
 
     /// Updates the display after `dt_s` seconds with fresh `scores`. Real-time safe.
@@ -167,7 +185,10 @@ mod tests {
 
     #[test]
     fn hysteresis_switches_only_after_a_sustained_lead() {
-        let cfg = HysteresisConfig { switch_margin: 0.02, switch_hold_s: 1.0 };
+        let cfg = HysteresisConfig {
+            switch_margin: 0.02,
+            switch_hold_s: 1.0,
+        };
         let mut display = KeyHysteresis::new(cfg);
         display.update(&scores_favouring(3, 0.1), 0.1);
         assert_eq!(display.displayed_idx(), Some(3));
