@@ -44,6 +44,41 @@ fn test_signal(num_samples: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Bytes of the f32 weights the inference path reads (the `model.conv` and `model.conformer`
+/// tensors, as counted from the architecture).
+fn weight_bytes(cfg: &MuqConfig) -> usize {
+    weight_floats(cfg) * 4
+}
+
+fn weight_floats(cfg: &MuqConfig) -> usize {
+    let (c, d, i) = (cfg.conv_dim, cfg.encoder_dim, cfg.w2v2_config.intermediate_size);
+    let k = cfg.w2v2_config.conv_depthwise_kernel_size;
+    let conv = |cin: usize| c * cin * 9 + c;
+    let bns = 3 * 4 * c;
+    let block0 = 2 * conv(1) + conv(c) + bns;
+    let block1 = 3 * conv(c) + bns;
+    let freq_out = cfg.n_mels.div_ceil(4);
+    let stem = block0 + block1 + d * c * freq_out + d;
+    let ln = 2 * d;
+    let ffn = d * i + i + i * d + d;
+    let attn = 4 * (d * d + d);
+    let conv_module = ln + 2 * d * d + d * k + 4 * d + d * d;
+    let layer = 4 * ln + 2 * ffn + attn + conv_module;
+    let rotary = cfg.head_dim() / 2;
+    stem + cfg.encoder_depth * layer + ln + rotary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_count_matches_the_released_checkpoint() {
+        // muq-reference.md §0.2: the inference subset is 316,374,048 floats.
+        assert_eq!(weight_floats(&MuqConfig::muq_large_msd_iter()), 316_374_048);
+    }
+}
+
 /// Runs `muq bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
     if args.arch != "muq-large" {
@@ -68,6 +103,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let t_build = Instant::now();
     let model = Muq::new(&cfg, random_var_builder(2025, &device))?;
     let build_s = t_build.elapsed().as_secs_f64();
+    let build_peak_rss_mb = peak_rss_mb();
     let spt = cfg.samples_per_token();
     let num_samples = ((args.seconds * 24_000.0) as usize / spt) * spt;
     let wav = test_signal(num_samples + args.hop_s.map_or(0, |h| (h * 24_000.0) as usize + spt));
@@ -92,6 +128,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "seconds": num_samples as f64 / 24_000.0,
         "threads": args.threads.unwrap_or_else(candle_core::utils::get_num_threads),
         "build_s": build_s,
+        "build_peak_rss_mb": build_peak_rss_mb,
+        "weight_mb": weight_bytes(&cfg) as f64 / (1024.0 * 1024.0),
         "wall_s": wall_s,
         "stem_wall_s": median(stems),
         "cpu_s": median(cpus),

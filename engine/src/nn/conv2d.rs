@@ -12,8 +12,8 @@ use rayon::prelude::*;
 
 use super::winograd::WinogradConv;
 
-/// Bound on the im2col block, in f32 values (16 MiB).
-const MAX_COLS_VALUES: usize = 4 << 20;
+/// Bound on the im2col block, in f32 values (8 MiB).
+const MAX_COLS_VALUES: usize = 2 << 20;
 
 /// A 3×3 convolution, padding 1. Keys: `weight` (Cout, Cin, 3, 3), `bias` (Cout).
 ///
@@ -128,18 +128,16 @@ impl Conv2d3x3 {
         let k = self.num_in * 9;
         let rows_per_block = (MAX_COLS_VALUES / (k * wo).max(1)).clamp(1, ho.max(1));
         let mut out = vec![0f32; self.num_out * ho * wo];
-        let mut cols = Vec::new();
         let mut r0 = 0;
         while r0 < ho {
             let nr = rows_per_block.min(ho - r0);
             let n = nr * wo;
-            cols.clear();
-            cols.resize(k * n, 0f32);
+            let mut cols = vec![0f32; k * n];
             let plane_len = h * w;
             cols.par_chunks_mut(9 * n).enumerate().for_each(|(ci, dst)| {
                 im2col_channel(&x[ci * plane_len..(ci + 1) * plane_len], h, w, self.stride, r0, nr, wo, dst);
             });
-            let cols_t = Tensor::from_slice(&cols, (k, n), device)?;
+            let cols_t = Tensor::from_vec(cols, (k, n), device)?;
             let y = self.weight.matmul(&cols_t)?.broadcast_add(&self.bias)?;
             let y = y.flatten_all()?.to_vec1::<f32>()?;
             for co in 0..self.num_out {

@@ -9,9 +9,10 @@
 use candle_core::{Device, Result, Tensor};
 use rayon::prelude::*;
 
-/// Bound on one block of transformed input, in f32 values (16 MiB: under glibc's largest mmap
-/// threshold, so blocks are recycled from the heap instead of being page-faulted in anew).
-const MAX_BLOCK_VALUES: usize = 4 << 20;
+/// Bound on one block of transformed input, in f32 values (8 MiB: under glibc's largest mmap
+/// threshold, so blocks are recycled from the heap instead of being page-faulted in anew, and
+/// small enough to keep the transient memory of a forward low).
+const MAX_BLOCK_VALUES: usize = 2 << 20;
 
 /// Pre-transformed weights of one 3×3 convolution.
 #[derive(Debug, Clone)]
@@ -74,18 +75,16 @@ impl WinogradConv {
         let (tiles_h, tiles_w) = (h.div_ceil(2), w.div_ceil(2));
         let rows_per_block = (MAX_BLOCK_VALUES / (16 * cin * tiles_w).max(1)).clamp(1, tiles_h.max(1));
         let mut out = vec![0f32; cout * h * w];
-        let mut v = Vec::new();
         let mut r0 = 0;
         while r0 < tiles_h {
             let nr = rows_per_block.min(tiles_h - r0);
             let n = nr * tiles_w;
             // V laid out (Cin, 16, n): each channel transforms its own tiles in parallel.
-            v.clear();
-            v.resize(cin * 16 * n, 0f32);
+            let mut v = vec![0f32; cin * 16 * n];
             v.par_chunks_mut(16 * n).enumerate().for_each(|(ci, dst)| {
                 input_transform(&x[ci * h * w..(ci + 1) * h * w], h, w, r0, nr, tiles_w, dst);
             });
-            let v_t = Tensor::from_slice(&v, (cin, 16, n), device)?.transpose(0, 1)?.contiguous()?;
+            let v_t = Tensor::from_vec(v, (cin, 16, n), device)?.transpose(0, 1)?.contiguous()?;
             let m = self.u.matmul(&v_t)?; // (16, Cout, n)
             let m = m.flatten_all()?.to_vec1::<f32>()?;
             let plane = h * w;

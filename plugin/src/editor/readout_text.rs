@@ -77,10 +77,27 @@ pub fn phase_detail(readouts: &Readouts) -> String {
         AnalysisPhase::NoModel => "no model weights found: key readout only".to_owned(),
         AnalysisPhase::Error => "the model stopped with an error".to_owned(),
     };
-    if readouts.message.is_empty() || readouts.phase == AnalysisPhase::Error {
+    // Without a model the setup section shows the message and the hint.
+    let setup_shows_message = matches!(
+        readouts.phase,
+        AnalysisPhase::Error | AnalysisPhase::NoModel
+    );
+    if readouts.message.is_empty() || setup_shows_message {
         detail
     } else {
         format!("{detail} — {}", readouts.message)
+    }
+}
+
+/// A note for the model's label lists: `"stale"` when they describe older audio,
+/// `"provisional"` when the first window was short, `None` when current.
+pub fn labels_note(readouts: &Readouts) -> Option<&'static str> {
+    if readouts.stale {
+        Some("stale")
+    } else if readouts.provisional {
+        Some("provisional")
+    } else {
+        None
     }
 }
 
@@ -88,7 +105,10 @@ pub fn phase_detail(readouts: &Readouts) -> String {
 /// before the first window.
 pub fn inference(inference_ms: f32, real_time_factor: f32) -> String {
     if inference_ms > 0.0 && inference_ms.is_finite() {
-        format!("{inference_ms:.0} ms / window · RTF {:.2}", real_time_factor.max(0.0))
+        format!(
+            "{inference_ms:.0} ms / window · RTF {:.2}",
+            real_time_factor.max(0.0)
+        )
     } else {
         "— ms / window".to_owned()
     }
@@ -167,6 +187,21 @@ mod tests {
         readouts.phase = AnalysisPhase::Error;
         readouts.message = "bad file".to_owned();
         assert_eq!(phase_detail(&readouts), "the model stopped with an error");
+        readouts.phase = AnalysisPhase::NoModel;
+        assert_eq!(
+            phase_detail(&readouts),
+            "no model weights found: key readout only"
+        );
+    }
+
+    #[test]
+    fn label_notes_flag_old_or_short_windows() {
+        let mut readouts = Readouts::default();
+        assert_eq!(labels_note(&readouts), None);
+        readouts.provisional = true;
+        assert_eq!(labels_note(&readouts), Some("provisional"));
+        readouts.stale = true;
+        assert_eq!(labels_note(&readouts), Some("stale"));
     }
 
     #[test]
