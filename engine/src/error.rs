@@ -7,12 +7,10 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("model error: {0}")]
     Candle(#[from] candle_core::Error),
-    #[error("I/O error on {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The message already includes the OS error, so it is not also chained as a `source`
+    /// (which would print it twice in `error: …` reports).
+    #[error("I/O error on {path}: {io_error}")]
+    Io { path: PathBuf, io_error: std::io::Error },
     #[error("invalid config {path}: {msg}")]
     Config { path: PathBuf, msg: String },
     #[error("unsupported config value: {0}")]
@@ -24,13 +22,13 @@ pub enum Error {
     #[error("{0}")]
     Other(String),
     #[error("could not start the analysis worker thread: {0}")]
-    WorkerSpawn(#[source] std::io::Error),
+    WorkerSpawn(std::io::Error),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), io_error: source }
     }
 }

@@ -5,6 +5,7 @@
 //! the Python venv and Xvfb; `scripts/test.sh` prepares those and runs them with `--ignored`.
 
 pub mod clap_host;
+pub mod torture;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,188 @@
+//! Helpers for the torture tests (`tests/tests/torture_*.rs`): a seeded RNG, the golden fixture
+//! folder, catching panics with the case that caused them, and a fake host context for driving
+//! `MuqLive::process()` in-process.
+
+use anyhow::{Context, Result, bail};
+use muq_live::MuqLive;
+use nice_plug::context::process::SendEventError;
+use nice_plug::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+/// SplitMix64: tiny, seeded and identical on every platform, so every torture run is the same.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (0 when `bound` is 0).
+    pub fn below(&mut self, bound: usize) -> usize {
+        if bound == 0 {
+            return 0;
+        }
+        (self.next_u64() % bound as u64) as usize
+    }
+
+    /// Uniform in `[-1, 1)`.
+    pub fn signed_unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    /// One element of `items` (`items` must not be empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// The golden fixtures: `MUQ_GOLDEN_DIR`, else `<workspace>/../shared/golden`.
+pub fn golden_dir() -> Result<PathBuf> {
+    let dir = match std::env::var_os("MUQ_GOLDEN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => crate::workspace_root().join("..").join("shared").join("golden"),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "golden fixtures not found at {} (set MUQ_GOLDEN_DIR)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// The first golden case folder whose parsed `config.json` satisfies `pred`.
+pub fn golden_case(pred: impl Fn(&serde_json::Value) -> bool) -> Result<PathBuf> {
+    let root = golden_dir()?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .with_context(|| format!("reading {}", root.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join("config.json").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let text = std::fs::read_to_string(dir.join("config.json"))?;
+        let config: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}/config.json", dir.display()))?;
+        if pred(&config) {
+            return Ok(dir);
+        }
+    }
+    bail!("no golden case under {} matches", root.display())
+}
+
+/// Runs `case`, turning a panic into an error that names `what` (the case and its seed).
+pub fn no_panic<T>(what: &str, case: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(case)).map_err(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        anyhow::anyhow!("PANIC in {what}: {msg}")
+    })
+}
+
+/// An `ActivateContext` that does nothing, as a minimal host would.
+pub struct FakeActivateContext;
+
+impl ActivateContext<MuqLive> for FakeActivateContext {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    fn execute(&self, _task: ()) {}
+    fn set_latency_samples(&self, _samples: u32) {}
+    fn set_current_voice_capacity(&self, _capacity: u32) {}
+}
+
+/// A `ProcessContext` with a fixed transport and no events.
+pub struct FakeProcessContext {
+    /// The transport `process()` sees.
+    pub transport: Transport,
+}
+
+impl FakeProcessContext {
+    /// A stopped transport at `sample_rate_hz`.
+    pub fn new(sample_rate_hz: f32) -> Self {
+        Self {
+            transport: Transport::new(sample_rate_hz),
+        }
+    }
+}
+
+impl ProcessContext<MuqLive> for FakeProcessContext {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    fn execute_background(&self, _task: ()) {}
+    fn execute_gui(&self, _task: ()) {}
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+    fn next_event(&mut self) -> Option<PluginNoteEvent<MuqLive>> {
+        None
+    }
+    fn try_send_event(
+        &mut self,
+        event: PluginNoteEvent<MuqLive>,
+    ) -> Result<(), (PluginNoteEvent<MuqLive>, SendEventError)> {
+        Err((event, SendEventError::NoOutputBuffer))
+    }
+    fn set_latency_samples(&self, _samples: u32) {}
+    fn request_restart(&self) {}
+    fn set_current_voice_capacity(&self, _capacity: u32) {}
+}
+
+/// Activates `plugin` with `layout_idx` of `MuqLive::AUDIO_IO_LAYOUTS` at `sample_rate_hz`.
+pub fn activate(
+    plugin: &mut MuqLive,
+    layout_idx: usize,
+    sample_rate_hz: f32,
+    max_buffer_size: u32,
+) -> bool {
+    let config = BufferConfig {
+        sample_rate: sample_rate_hz,
+        min_buffer_size: None,
+        max_buffer_size,
+        process_mode: ProcessMode::Realtime,
+    };
+    plugin.activate(
+        &MuqLive::AUDIO_IO_LAYOUTS[layout_idx],
+        &config,
+        &mut FakeActivateContext,
+    )
+}
+
+/// Runs one `process()` call over `channels[..][..num_frames]` in place.
+pub fn process_block(
+    plugin: &mut MuqLive,
+    context: &mut FakeProcessContext,
+    channels: &mut [Vec<f32>],
+    num_frames: usize,
+) -> ProcessStatus {
+    let mut buffer = Buffer::default();
+    // SAFETY: the slices point into `channels`, which outlives `buffer` (dropped at return).
+    unsafe {
+        buffer.set_slices(num_frames, |slices| {
+            for channel in channels.iter_mut() {
+                slices.push(&mut channel[..num_frames]);
+            }
+        });
+    }
+    let mut aux = AuxiliaryBuffers {
+        inputs: &mut [],
+        outputs: &mut [],
+    };
+    plugin.process(&mut buffer, &mut aux, context)
+}
