@@ -51,7 +51,10 @@ impl SplitMix64 {
 pub fn golden_dir() -> Result<PathBuf> {
     let dir = match std::env::var_os("MUQ_GOLDEN_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => crate::workspace_root().join("..").join("shared").join("golden"),
+        None => crate::workspace_root()
+            .join("..")
+            .join("shared")
+            .join("golden"),
     };
     if !dir.is_dir() {
         bail!(
@@ -164,12 +167,14 @@ pub fn activate(
     )
 }
 
-/// Runs one `process()` call over `channels[..][..num_frames]` in place.
+/// Runs one `process()` call over `channels[..][..num_frames]` in place; with `no_alloc`, the
+/// call (and only the call: building the host buffer allocates) runs inside `assert_no_alloc`.
 pub fn process_block(
     plugin: &mut MuqLive,
     context: &mut FakeProcessContext,
     channels: &mut [Vec<f32>],
     num_frames: usize,
+    no_alloc: bool,
 ) -> ProcessStatus {
     let mut buffer = Buffer::default();
     // SAFETY: the slices point into `channels`, which outlives `buffer` (dropped at return).
@@ -184,5 +189,9 @@ pub fn process_block(
         inputs: &mut [],
         outputs: &mut [],
     };
-    plugin.process(&mut buffer, &mut aux, context)
+    if no_alloc {
+        nice_assert_no_alloc::assert_no_alloc(|| plugin.process(&mut buffer, &mut aux, context))
+    } else {
+        plugin.process(&mut buffer, &mut aux, context)
+    }
 }

@@ -19,6 +19,9 @@ pub const MAX_WINDOW_S: f32 = 60.0;
 pub const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (8_000.0, 192_000.0);
 /// A hop whose samples all stay at or below this magnitude is digital silence (-120 dBFS).
 pub const SILENCE_ABS: f32 = 1e-6;
+/// Largest sample magnitude passed on (+80 dBFS; louder is a host bug): samples near
+/// `f32::MAX` overflow the resampler's FFT into NaN, which made rubato panic the worker.
+pub const MAX_ABS_SAMPLE: f32 = 1.0e4;
 
 /// Window and hop in 24 kHz samples, both multiples of [`TOKEN_SAMPLES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,8 +186,13 @@ impl WindowFront {
     /// Feeds host samples; calls `on_window` for every window that became due, oldest first.
     pub fn push(&mut self, mono: &[f32], mut on_window: impl FnMut(DueWindow<'_>)) -> Result<()> {
         self.sanitized.clear();
-        self.sanitized
-            .extend(mono.iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
+        self.sanitized.extend(mono.iter().map(|&x| {
+            if x.is_finite() {
+                x.clamp(-MAX_ABS_SAMPLE, MAX_ABS_SAMPLE)
+            } else {
+                0.0
+            }
+        }));
         self.num_non_finite += mono.iter().filter(|x| !x.is_finite()).count() as u64;
         let old_len = self.buf.len();
         match &mut self.resampler {

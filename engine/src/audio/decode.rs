@@ -68,19 +68,23 @@ impl PacketSource {
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
-        let probed = symphonia::default::get_probe()
-            .format(
+        // symphonia's RIFF reader panics on some lying fmt chunks (bits per sample over 32, a
+        // 0 Hz rate): a panic while probing is reported as a malformed header, not a crash.
+        let probe = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            symphonia::default::get_probe().format(
                 &hint,
                 mss,
                 &FormatOptions::default(),
                 &MetadataOptions::default(),
             )
-            .map_err(|e| {
-                audio_err(
-                    path,
-                    format!("not a readable audio file (WAV, FLAC, MP3, OGG-Vorbis): {e}"),
-                )
-            })?;
+        }))
+        .map_err(|_| audio_err(path, "malformed header (the decoder rejected it)"))?;
+        let probed = probe.map_err(|e| {
+            audio_err(
+                path,
+                format!("not a readable audio file (WAV, FLAC, MP3, OGG-Vorbis): {e}"),
+            )
+        })?;
         let format = probed.format;
         let track = format
             .tracks()
@@ -169,10 +173,20 @@ impl PacketSource {
                     }
                 }
                 // One channel: copy exactly (no division), so float WAVs load bit-exactly.
-                out.push(if channels == 1 {
+                let mixed = if channels == 1 {
                     sum
                 } else {
                     sum / channels as f32
+                };
+                // Near-full-range floats can overflow the sum: mix those frames pre-scaled.
+                out.push(if mixed.is_finite() {
+                    mixed
+                } else {
+                    frame
+                        .iter()
+                        .filter(|x| x.is_finite())
+                        .map(|&x| x / channels as f32)
+                        .sum()
                 });
             }
             self.num_frames_decoded += (samples.len() / channels) as u64;

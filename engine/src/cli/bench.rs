@@ -100,6 +100,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let runs = args.runs.max(1);
     let device = Device::Cpu;
     let cfg = MuqConfig::muq_large_msd_iter();
+    let start_rss_mb = peak_rss_mb();
     let t_build = Instant::now();
     let model = Muq::new(&cfg, random_var_builder(2025, &device))?;
     let build_s = t_build.elapsed().as_secs_f64();
@@ -128,6 +129,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "seconds": num_samples as f64 / 24_000.0,
         "threads": args.threads.unwrap_or_else(candle_core::utils::get_num_threads),
         "build_s": build_s,
+        "start_rss_mb": start_rss_mb,
         "build_peak_rss_mb": build_peak_rss_mb,
         "weight_mb": weight_bytes(&cfg) as f64 / (1024.0 * 1024.0),
         "wall_s": wall_s,

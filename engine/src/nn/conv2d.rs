@@ -5,7 +5,7 @@
 //! Computed as im2col over blocks of output rows followed by one GEMM per block
 //! (`(Cout, Cin·9) × (Cin·9, rows·Wout)`), so memory stays bounded for long inputs.
 
-use candle_core::{Device, Result, Tensor};
+use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use rayon::prelude::*;
@@ -55,6 +55,7 @@ impl Conv2d3x3 {
     /// Folds a following per-channel affine map (eval BatchNorm) into weights and bias:
     /// `scale·(W∗x + b) + shift = (scale·W)∗x + (scale·b + shift)`.
     pub fn fold_affine(mut self, scale: &Tensor, shift: &Tensor) -> Result<Self> {
+        self.ensure_not_transformed("fold_affine")?;
         let scale_col = scale.reshape((self.num_out, 1))?;
         self.weight = self.weight.broadcast_mul(&scale_col)?;
         self.bias = (self.bias.broadcast_mul(&scale_col)? + shift.reshape((self.num_out, 1))?)?;
@@ -65,6 +66,8 @@ impl Conv2d3x3 {
     /// Stacks two convolutions over the same input with the same stride into one with
     /// `Cout_a + Cout_b` outputs (one im2col and one GEMM for both).
     pub fn stack(&self, other: &Self) -> Result<Self> {
+        self.ensure_not_transformed("stack")?;
+        other.ensure_not_transformed("stack")?;
         if self.num_in != other.num_in || self.stride != other.stride {
             candle_core::bail!("Conv2d3x3::stack needs the same input channels and stride");
         }
@@ -84,8 +87,17 @@ impl Conv2d3x3 {
             let w = self.weight.reshape((self.num_out, self.num_in, 3, 3))?;
             let b = self.bias.flatten_all()?;
             self.winograd = Some(WinogradConv::new(&w, &b)?);
+            // The Winograd weights replace the plain ones (saves their memory).
+            self.weight = Tensor::zeros((self.num_out, 0), DType::F32, w.device())?;
         }
         Ok(self)
+    }
+
+    fn ensure_not_transformed(&self, what: &str) -> Result<()> {
+        if self.winograd.is_some() {
+            candle_core::bail!("Conv2d3x3::{what} must come before with_fast_path");
+        }
+        Ok(())
     }
 
     /// Output channels.
@@ -188,7 +200,7 @@ fn im2col_channel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{DType, Device};
+    use candle_core::Device;
 
     /// Direct definition of the convolution, for comparison.
     fn reference(x: &[f32], wt: &[f32], bias: &[f32], cin: usize, cout: usize, h: usize, w: usize, s: (usize, usize)) -> Vec<f32> {

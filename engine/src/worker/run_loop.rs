@@ -39,6 +39,31 @@ pub(super) struct LoopState {
     snapshot: EngineSnapshot,
     /// The last snapshot published.
     published: EngineSnapshot,
+    /// One line per analyzer that panicked; it was dropped and the loop went on without it.
+    faults: Vec<String>,
+}
+
+/// Runs `call` on every analyzer; one that panics is dropped (its state may be broken) and the
+/// panic is recorded in `faults`, so a bug in one analyzer never takes the worker down.
+fn call_each(
+    analyzers: &mut Vec<Box<dyn Analyzer>>,
+    faults: &mut Vec<String>,
+    mut call: impl FnMut(&mut dyn Analyzer),
+) {
+    analyzers.retain_mut(|analyzer| {
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(analyzer.as_mut())));
+        let Err(payload) = result else {
+            return true;
+        };
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        faults.push(format!("an analyzer panicked and was switched off: {msg}"));
+        false
+    });
 }
 
 impl LoopState {
@@ -64,6 +89,7 @@ impl LoopState {
             last_input_at: Instant::now(),
             snapshot: EngineSnapshot::default(),
             published: EngineSnapshot::default(),
+            faults: Vec::new(),
         }
     }
 
@@ -102,9 +128,9 @@ impl LoopState {
                 self.dropped_baseline = self.feed.dropped_samples();
                 self.meter.clear();
             }
-            for analyzer in &mut self.analyzers {
-                analyzer.on_command(&command);
-            }
+            call_each(&mut self.analyzers, &mut self.faults, |a| {
+                a.on_command(&command)
+            });
         }
     }
 
@@ -112,9 +138,10 @@ impl LoopState {
         let current = self.settings_source.analysis_settings();
         if self.settings != Some(current) {
             self.settings = Some(current);
-            for analyzer in &mut self.analyzers {
-                analyzer.configure(&current, self.sample_rate_hz);
-            }
+            let rate_hz = self.sample_rate_hz;
+            call_each(&mut self.analyzers, &mut self.faults, |a| {
+                a.configure(&current, rate_hz)
+            });
         }
     }
 
@@ -133,9 +160,10 @@ impl LoopState {
         self.meter.observe(mono);
         self.num_drained += num_read as u64;
         if self.settings.is_none_or(|settings| settings.enabled) {
-            for analyzer in &mut self.analyzers {
-                analyzer.on_samples(mono, self.sample_rate_hz);
-            }
+            let rate_hz = self.sample_rate_hz;
+            call_each(&mut self.analyzers, &mut self.faults, |a| {
+                a.on_samples(mono, rate_hz)
+            });
         }
         num_read
     }
@@ -157,6 +185,12 @@ impl LoopState {
         snapshot.analyzer_status.clear();
         for analyzer in &self.analyzers {
             analyzer.fill_snapshot(snapshot);
+        }
+        for fault in &self.faults {
+            if !snapshot.analyzer_status.is_empty() {
+                snapshot.analyzer_status.push_str("; ");
+            }
+            snapshot.analyzer_status.push_str(fault);
         }
         snapshot.num_publishes = self.published.num_publishes;
         if *snapshot == self.published {

@@ -6,7 +6,9 @@ use candle_core::{Result, Tensor};
 use candle_nn::{Module, VarBuilder};
 
 use super::config::MuqConfig;
-use crate::nn::{BatchNormEval, Conv2d3x3, linear_t::LinearT};
+use candle_nn::Linear;
+
+use crate::nn::{BatchNormEval, Conv2d3x3};
 
 /// BatchNorm epsilon (PyTorch default).
 const BN_EPS: f64 = 1e-5;
@@ -55,8 +57,10 @@ impl Res2dModule {
 pub struct Conv2dSubsampling {
     /// `conv.conv.0` and `conv.conv.1` in the checkpoint.
     conv: [Res2dModule; 2],
-    /// `conv.linear`: (D, C · F').
-    linear: LinearT,
+    /// `conv.linear`: (D, C · F'), kept in the checkpoint's layout: it is the largest single
+    /// tensor (64 MiB at MuQ-large size), and transposing it at load would double it for a
+    /// moment; it is applied once per call, so packing it per call costs little.
+    linear: Linear,
     /// Mel frames per output token (the product of the time strides).
     frames_per_token: usize,
     /// Time stride of each block.
@@ -80,7 +84,7 @@ impl Conv2dSubsampling {
             Res2dModule::new(1, c, s0, vb.pp("conv.0"))?,
             Res2dModule::new(c, c, s1, vb.pp("conv.1"))?,
         ];
-        let linear = LinearT::new(c * freq_out, cfg.encoder_dim, vb.pp("linear"))?;
+        let linear = candle_nn::linear(c * freq_out, cfg.encoder_dim, vb.pp("linear"))?;
         Ok(Self { conv, linear, frames_per_token: s0.1 * s1.1, time_strides: [s0.1, s1.1] })
     }
 
@@ -90,11 +94,15 @@ impl Conv2dSubsampling {
         self.conv[1].forward(&xs)
     }
 
+    /// Rearrange: (B, C, F', T) -> (B, T, C·F'), channel-major features.
+    fn rearrange(blocks_out: &Tensor) -> Result<Tensor> {
+        let (b, c, f, t) = blocks_out.dims4()?;
+        blocks_out.permute((0, 3, 1, 2))?.contiguous()?.reshape((b, t, c * f))
+    }
+
     /// Rearrange + linear: (B, C, F', T) -> (B, T, D).
     pub fn project(&self, blocks_out: &Tensor) -> Result<Tensor> {
-        let (b, c, f, t) = blocks_out.dims4()?;
-        let xs = blocks_out.permute((0, 3, 1, 2))?.contiguous()?.reshape((b, t, c * f))?;
-        self.linear.forward(&xs)
+        self.linear.forward(&Self::rearrange(blocks_out)?)
     }
 
     /// Normalised mel (B, n_mels, F) -> tokens (B, T, D), exactly as one whole call; long
@@ -116,11 +124,11 @@ impl Conv2dSubsampling {
             let f0 = t0 * fpt;
             let f1 = ((j1 + MARGIN_TOKENS) * fpt).min(num_frames);
             let chunk = mel_norm.narrow(2, f0, f1 - f0)?.unsqueeze(1)?;
-            let tokens = self.project(&self.forward_blocks(&chunk)?)?;
-            parts.push(tokens.narrow(1, j0 - t0, j1 - j0)?);
+            let features = Self::rearrange(&self.forward_blocks(&chunk)?)?;
+            parts.push(features.narrow(1, j0 - t0, j1 - j0)?);
             j0 = j1;
         }
-        Tensor::cat(&parts, 1)
+        self.linear.forward(&Tensor::cat(&parts, 1)?)
     }
 
     /// Tokens produced from `num_frames` mel frames.

@@ -60,12 +60,14 @@ impl Muq {
     pub fn new(cfg: &MuqConfig, vb: VarBuilder) -> CResult<Self> {
         cfg.validate().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let vb = vb.pp("model");
-        Ok(Self {
-            cfg: cfg.clone(),
-            mel: MelSpectrogram::new(MelConfig::muq()),
-            conv: Conv2dSubsampling::new(cfg, vb.pp("conv"))?,
-            conformer: ConformerEncoder::new(cfg, vb.pp("conformer"))?,
-            device: vb.device().clone(),
+        crate::nn::alloc::with_mapped_weights(|| {
+            Ok(Self {
+                cfg: cfg.clone(),
+                mel: MelSpectrogram::new(MelConfig::muq()),
+                conv: Conv2dSubsampling::new(cfg, vb.pp("conv"))?,
+                conformer: ConformerEncoder::new(cfg, vb.pp("conformer"))?,
+                device: vb.device().clone(),
+            })
         })
     }
 
