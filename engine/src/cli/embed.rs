@@ -1,14 +1,14 @@
 //! `muq embed`: MuQ hidden states of an audio file, saved as safetensors.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use candle_core::{Device, Tensor};
 use clap::Args;
 
-use crate::audio::load_mono_24k;
-use crate::models::muq::{Muq, MuqOutput};
+use crate::audio::AudioReader;
+use crate::models::muq::Muq;
 
 /// Arguments of `muq embed`.
 #[derive(Debug, Args)]
@@ -55,29 +55,18 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     let model = Muq::load(&args.model, &device).with_context(|| format!("loading MuQ from {}", args.model.display()))?;
     let num_states = model.config().encoder_depth + 1;
     let layers = parse_layers(&args.layer, num_states)?;
-    let audio = load_mono_24k(&args.audio)?;
-    if audio.num_non_finite > 0 {
-        eprintln!("warning: {} non-finite samples were replaced by 0", audio.num_non_finite);
-    }
-    let wav = audio.samples;
-    let min_len = model.config().samples_per_token();
-    if wav.len() < min_len.max(1025) {
-        bail!(
-            "{}: {} samples at 24 kHz is too short (at least {} needed)",
-            args.audio.display(),
-            wav.len(),
-            min_len.max(1025)
-        );
-    }
     if !(args.window_s.is_finite() && args.window_s >= 1.0) {
         bail!("--window-s {}: must be at least 1 second", args.window_s);
     }
     let spt = model.config().samples_per_token();
     let window_len = ((args.window_s * 24_000.0) as usize / spt).max(1) * spt;
-    let outputs = encode_windows(&model, &wav, window_len)?;
+    let (outputs, num_non_finite) = encode_file(&model, &args.audio, window_len, &layers)?;
+    if num_non_finite > 0 {
+        eprintln!("warning: {num_non_finite} non-finite samples were replaced by 0");
+    }
     let mut tensors = HashMap::new();
-    for &idx in &layers {
-        let parts: Vec<&Tensor> = outputs.iter().map(|o| &o.hidden_states[idx]).collect();
+    for (k, &idx) in layers.iter().enumerate() {
+        let parts: Vec<&Tensor> = outputs.iter().map(|window| &window[k]).collect();
         tensors.insert(format!("hidden_states.{idx}"), Tensor::cat(&parts, 1)?);
     }
     candle_core::safetensors::save(&tensors, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
@@ -93,24 +82,46 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     Ok(())
 }
 
-/// One whole call when the audio fits in a window, else consecutive windows on the token grid
-/// (the last one shorter, trimmed to the grid; a tail under 4 tokens is dropped).
-fn encode_windows(model: &Muq, wav: &[f32], window_len: usize) -> Result<Vec<MuqOutput>> {
-    if wav.len() <= window_len {
-        return Ok(vec![model.forward(&Tensor::from_slice(wav, (1, wav.len()), model.device())?)?]);
-    }
+/// Streams the file through the model: audio that fits in one window is one whole call (the
+/// official behaviour); longer audio is encoded in consecutive windows on the token grid (the
+/// last one trimmed to the grid; a tail under 4 tokens is dropped). Only one window of samples
+/// and the requested hidden states are held in memory. Returns, per window, the states listed
+/// in `layers` (in that order) and the count of non-finite samples replaced by 0.
+fn encode_file(model: &Muq, path: &Path, window_len: usize, layers: &[usize]) -> Result<(Vec<Vec<Tensor>>, usize)> {
+    let mut reader = AudioReader::open(path, Some(24_000))?;
     let spt = model.config().samples_per_token();
+    let mut buf: Vec<f32> = Vec::with_capacity(2 * window_len);
     let mut outputs = Vec::new();
-    let mut start = 0;
-    while start < wav.len() {
-        let remaining = wav.len() - start;
-        let len = if remaining <= window_len { (remaining / spt) * spt } else { window_len };
-        if len < 4 * spt {
-            break; // under 4 tokens of audio left: dropped (less than 0.16 s)
+    let mut num_windows = 0usize;
+    let encode = |samples: &[f32], outputs: &mut Vec<Vec<Tensor>>| -> Result<()> {
+        let out = model.forward(&Tensor::from_slice(samples, (1, samples.len()), model.device())?)?;
+        outputs.push(layers.iter().map(|&i| out.hidden_states[i].clone()).collect());
+        Ok(())
+    };
+    loop {
+        let more = reader.read_chunk(&mut buf)?;
+        // A window is cut only once more than a window is buffered, so a file of exactly one
+        // window stays a single whole call.
+        while buf.len() > window_len {
+            encode(&buf[..window_len], &mut outputs)?;
+            buf.drain(..window_len);
+            num_windows += 1;
         }
-        let window = Tensor::from_slice(&wav[start..start + len], (1, len), model.device())?;
-        outputs.push(model.forward(&window)?);
-        start += len;
+        if !more {
+            break;
+        }
     }
-    Ok(outputs)
+    let min_len = spt.max(1025);
+    if num_windows == 0 {
+        if buf.len() < min_len {
+            bail!("{}: {} samples at 24 kHz is too short (at least {min_len} needed)", path.display(), buf.len());
+        }
+        encode(&buf, &mut outputs)?;
+    } else {
+        let tail = (buf.len() / spt) * spt;
+        if tail >= 4 * spt {
+            encode(&buf[..tail], &mut outputs)?;
+        }
+    }
+    Ok((outputs, reader.num_non_finite()))
 }
