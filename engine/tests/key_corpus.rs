@@ -61,13 +61,13 @@ fn mirex_score_on_rendered_corpus() -> anyhow::Result<()> {
 }
 
 /// Writes the corpus as 44.1 kHz float WAVs plus `truths.csv` (`file,key,ours`) into
-/// `$MUQ_KEY_CORPUS_DIR` (default `/tmp/key-corpus`), for `tools/essentia_key_compare.py`.
+/// `$MUQ_KEY_CORPUS_DIR` (default `<temp dir>/key-corpus`), for `tools/essentia_key_compare.py`.
 #[test]
 #[ignore = "exporter for the Essentia comparison; writes files"]
 fn export_key_corpus() -> anyhow::Result<()> {
     let dir = std::env::var_os("MUQ_KEY_CORPUS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/key-corpus"));
+        .unwrap_or_else(|| std::env::temp_dir().join("key-corpus"));
     std::fs::create_dir_all(&dir)?;
     let sample_rate_hz = 44_100;
     let spec_wav = hound::WavSpec {

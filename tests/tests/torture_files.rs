@@ -69,7 +69,7 @@ fn parse_safetensors(file: &[u8]) -> Result<Vec<StTensor>> {
 /// Writes `header` (padded with spaces to a multiple of 8) followed by `data`.
 fn join_safetensors(header: &Value, data: &[u8]) -> Vec<u8> {
     let mut header_bytes = serde_json::to_vec(header).unwrap_or_default();
-    while header_bytes.len() % 8 != 0 {
+    while !header_bytes.len().is_multiple_of(8) {
         header_bytes.push(b' ');
     }
     let mut out = (header_bytes.len() as u64).to_le_bytes().to_vec();
