@@ -179,8 +179,12 @@ impl MuqConfig {
                 return bad(format!("{name} {v} (must be in 1..={max_dim})"));
             }
         }
-        if self.encoder_depth > 256 {
-            return bad(format!("encoder_depth {} (at most 256)", self.encoder_depth));
+        if self.encoder_depth == 0 || self.encoder_depth > 256 {
+            return bad(format!("encoder_depth {} (1..=256)", self.encoder_depth));
+        }
+        let base = self.w2v2_config.rotary_embedding_base;
+        if !(base.is_finite() && base > 1.0 && base <= 1e9) {
+            return bad(format!("rotary_embedding_base {base} (must be in (1, 1e9])"));
         }
         let heads = self.w2v2_config.num_attention_heads;
         if heads == 0 || self.encoder_dim % heads != 0 {
@@ -202,11 +206,13 @@ impl MuqConfig {
         }
         self.activation()?;
         let s = &self.stat;
-        if !(s.melspec_2048_std.is_finite() && s.melspec_2048_std > 0.0 && s.melspec_2048_mean.is_finite()) {
+        // Checked as f32, the precision the normalisation runs in.
+        let (mean_f32, std_f32) = (s.melspec_2048_mean as f32, s.melspec_2048_std as f32);
+        if !(std_f32.is_normal() && std_f32 > 0.0 && mean_f32.is_finite()) {
             return bad(format!("stat mean {} / std {} (std must be finite and > 0)", s.melspec_2048_mean, s.melspec_2048_std));
         }
         let eps = self.w2v2_config.layer_norm_eps;
-        if !(eps.is_finite() && eps > 0.0 && eps < 1.0) {
+        if !(eps.is_finite() && eps >= 1e-12 && eps < 1.0) {
             return bad(format!("layer_norm_eps {eps}"));
         }
         Ok(())
@@ -303,6 +309,17 @@ mod tests {
         assert!(cfg.validate().is_err());
         let mut cfg = MuqConfig::muq_large_msd_iter();
         cfg.stat.melspec_2048_std = 0.0;
+        assert!(cfg.validate().is_err());
+        cfg.stat.melspec_2048_std = 1e-300; // zero in f32
+        assert!(cfg.validate().is_err());
+        let mut cfg = MuqConfig::muq_large_msd_iter();
+        cfg.encoder_depth = 0;
+        assert!(cfg.validate().is_err());
+        let mut cfg = MuqConfig::muq_large_msd_iter();
+        cfg.w2v2_config.rotary_embedding_base = -1.0;
+        assert!(cfg.validate().is_err());
+        let mut cfg = MuqConfig::muq_large_msd_iter();
+        cfg.w2v2_config.layer_norm_eps = 1e-300;
         assert!(cfg.validate().is_err());
         assert!(MuqConfig::from_json_str("{\"label_rate\": 25}").is_err());
         assert!(MuqConfig::from_json_str("not json").is_err());
