@@ -12,6 +12,7 @@ mod embed;
 mod embed_mulan;
 mod fetch;
 mod inspect;
+mod probe;
 mod proc_stats;
 mod similarity;
 mod text;
@@ -50,6 +51,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Time one MuQ-MuLan text latent on the real-size architecture (random weights).
     BenchText(bench_text::BenchTextArgs),
+    /// Train or evaluate a probe head on pooled MuQ features of labelled audio.
+    Probe(probe::ProbeArgs),
 }
 
 impl Command {
@@ -65,6 +68,7 @@ impl Command {
             Command::Fetch(args) => fetch::run(args),
             Command::Bench(args) => bench::run(args),
             Command::BenchText(args) => bench_text::run(args),
+            Command::Probe(args) => probe::run(args),
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum Error {
     Other(String),
     #[error("could not start the analysis worker thread: {0}")]
     WorkerSpawn(std::io::Error),
+    /// A probe head could not be trained, saved, loaded or used (bad labels, mismatched model…).
+    #[error("probe head: {0}")]
+    Probe(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -3,3 +3,4 @@
 pub mod key;
 pub mod text_query;
 pub mod zero_shot;
+pub mod probe;
