@@ -7,9 +7,9 @@
 
 use muq_engine::bridge::{self, WorkerState};
 use muq_live::MuqLive;
+use muq_live_tests::torture::{FakeActivateContext, FakeProcessContext};
 use muq_live_tests::{assert_bit_exact, test_signal};
 use nice_assert_no_alloc::assert_no_alloc;
-use nice_plug::context::process::SendEventError;
 use nice_plug::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,44 +75,6 @@ fn audio_tap_push_does_not_allocate() -> anyhow::Result<()> {
     assert_eq!(out[0], (left[0] + right[0]) / 2.0);
     assert_eq!(out[1].to_bits(), left[0].to_bits());
     Ok(())
-}
-
-struct FakeActivateContext;
-
-impl ActivateContext<MuqLive> for FakeActivateContext {
-    fn plugin_api(&self) -> PluginApi {
-        PluginApi::Clap
-    }
-    fn execute(&self, _task: ()) {}
-    fn set_latency_samples(&self, _samples: u32) {}
-    fn set_current_voice_capacity(&self, _capacity: u32) {}
-}
-
-struct FakeProcessContext {
-    transport: Transport,
-}
-
-impl ProcessContext<MuqLive> for FakeProcessContext {
-    fn plugin_api(&self) -> PluginApi {
-        PluginApi::Clap
-    }
-    fn execute_background(&self, _task: ()) {}
-    fn execute_gui(&self, _task: ()) {}
-    fn transport(&self) -> &Transport {
-        &self.transport
-    }
-    fn next_event(&mut self) -> Option<PluginNoteEvent<MuqLive>> {
-        None
-    }
-    fn try_send_event(
-        &mut self,
-        event: PluginNoteEvent<MuqLive>,
-    ) -> Result<(), (PluginNoteEvent<MuqLive>, SendEventError)> {
-        Err((event, SendEventError::NoOutputBuffer))
-    }
-    fn set_latency_samples(&self, _samples: u32) {}
-    fn request_restart(&self) {}
-    fn set_current_voice_capacity(&self, _capacity: u32) {}
 }
 
 /// Activates a plugin like a host would, processes every block size through `process()` under
