@@ -18,6 +18,6 @@ pub mod window;
 
 pub use live::{AnalyzerOptions, MuqAnalyzer};
 pub use model::{DeviceChoice, MulanWindowModel, WindowModel};
-pub use readouts::{AnalysisPhase, LabelScore, QueryReadout, Readouts};
+pub use readouts::{AnalysisPhase, LabelScore, ProbeReadout, QueryReadout, Readouts};
 pub use session::{ModelOptions, Session, WindowOutput};
 pub use window::{WindowFront, WindowPlan};

@@ -114,4 +114,26 @@ pub struct Readouts {
     pub real_time_factor: f32,
     /// Non-finite input samples (NaN/±Inf) replaced by 0 so far.
     pub num_non_finite_samples: u64,
+    /// Name of the loaded model (its folder name, e.g. `"MuQ-MuLan-large"`); empty when none.
+    pub model_name: String,
+    /// Size of the loaded model's weight files in bytes; 0 when none.
+    pub model_size_bytes: u64,
+    /// Where the key readout comes from: `"built-in (<profile>)"` or `"probe head <name>"`.
+    pub key_source: String,
+    /// Readouts of the loaded probe heads (`muq probe train`), in name order.
+    pub probes: Vec<ProbeReadout>,
+    /// Problems with the heads folder or the key/vocabulary settings (e.g. a head trained for
+    /// another model was refused), one per line; empty when none.
+    pub settings_message: String,
+}
+
+/// The newest output of one probe head.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProbeReadout {
+    /// The head's task name (`head.json`'s `task`).
+    pub task: String,
+    /// True for multi-label (sigmoid) heads: scores are independent probabilities.
+    pub multi_label: bool,
+    /// Top labels, best first (softmax probabilities, or sigmoid ones when multi-label).
+    pub top: Vec<LabelScore>,
 }

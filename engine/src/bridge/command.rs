@@ -12,6 +12,16 @@ pub enum Command {
     SetModelDir(Option<PathBuf>),
     /// Replace the free-text queries the text-similarity head scores.
     SetTextQueries(Vec<String>),
+    /// Key method: a shipped profile name (`ProfileKind::name`, e.g. `"krumhansl_kessler"`),
+    /// a path to a profile JSON file, or `probe:<head name>` to let a loaded probe head
+    /// replace the built-in key estimator. `None`: the built-in default.
+    SetKeyMethod(Option<String>),
+    /// Folder with `instruments.txt` / `genres.txt` overriding the built-in vocabularies
+    /// (`None`: the built-in files).
+    SetLabelsDir(Option<PathBuf>),
+    /// Folder of probe heads (`<name>/head.json` + `head.safetensors`) to load besides
+    /// `<model dir>/heads/` (`None`: only the model folder's).
+    SetHeadsDir(Option<PathBuf>),
 }
 
 /// The editor's half of the command channel.
