@@ -4,12 +4,13 @@
 Usage (Essentia lives in a throwaway venv, never in the repository):
 
     python3 -m venv /tmp/essentia-venv && /tmp/essentia-venv/bin/pip install essentia numpy
-    MUQ_KEY_CORPUS_DIR=/tmp/key-corpus cargo test -p muq-engine --test key_corpus \
-        -- --ignored export_key_corpus --nocapture
+    MUQ_KEY_CORPUS_SEED=2024 MUQ_KEY_CORPUS_DIR=/tmp/key-corpus cargo test -p muq-engine \
+        --test key_corpus -- --ignored export_key_corpus --nocapture
     /tmp/essentia-venv/bin/python tools/essentia_key_compare.py /tmp/key-corpus
 
-The folder holds `truths.csv` (columns `file,key,ours`, keys written like `F# minor`) and the
-WAVs it names. For every Essentia profile the script runs KeyExtractor (default parameters
+`MUQ_KEY_CORPUS_SEED` picks the corpus seed (2024 = dev; see essentia_key_compare.md for the
+held-out seeds). The folder holds `truths.csv` (columns `file,key,ours`, keys written like
+`F# minor`) and the WAVs it names. For every Essentia profile the script runs KeyExtractor (default parameters
 otherwise, the sample rate of each file) and prints the MIREX weighted score, scored exactly like
 `muq_engine::heads::key::scoring` (mir_eval's weighted_score: 1 correct, 0.5 fifth above in the
 same mode, 0.3 relative, 0.2 parallel). The `ours` column is our offline estimate of the same

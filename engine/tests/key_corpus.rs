@@ -10,19 +10,27 @@ use muq_engine::synth::{ClipSpec, Style, key_corpus, render_clip};
 
 /// Corpus used by both the test and the exporter: 24 keys × 4 styles, 12 s each,
 /// tempo 80-140 BPM, tuning within ±25 cents.
-fn corpus() -> Vec<ClipSpec> {
-    key_corpus(1, 12.0, 25.0, 2024)
+fn corpus(seed: u64) -> Vec<ClipSpec> {
+    key_corpus(1, 12.0, 25.0, seed)
 }
 
-/// Measured 0.8698 with the default configuration (22.05 kHz; 0.8521 on the 44.1 kHz export);
-/// the floor leaves room for harmless numeric drift but fails on any real regression
-/// (Temperley without the per-frame floor scored 0.807).
-const MIREX_FLOOR: f64 = 0.83;
+/// Seed the defaults were developed on.
+const DEV_SEED: u64 = 2024;
 
-#[test]
-fn mirex_score_on_rendered_corpus() -> anyhow::Result<()> {
+/// Floors, each set just under the score measured at 22.05 kHz with the default configuration
+/// (see `tools/essentia_key_compare.md`); one clip read wrong costs about 0.01, so any real
+/// regression fails. The previous estimator (KK profile, no whitening, no harmonic votes)
+/// scored 0.8698 on the dev corpus.
+const DEV_FLOOR: f64 = 0.91;
+/// Held-out seeds: never used to choose a setting, only to check the choice.
+const HELD_OUT_7_FLOOR: f64 = 0.86;
+const HELD_OUT_99_FLOOR: f64 = 0.875;
+
+/// Renders the corpus of `seed` at 22.05 kHz, prints per-style scores and misses, and checks
+/// the MIREX score against `floor`.
+fn check_corpus(seed: u64, floor: f64) -> anyhow::Result<()> {
     let sample_rate_hz = 22_050;
-    let specs = corpus();
+    let specs = corpus(seed);
     assert!(specs.len() >= 96);
     let mut total = MirexTally::default();
     let mut by_style: Vec<(Style, MirexTally)> = Style::ALL
@@ -48,20 +56,36 @@ fn mirex_score_on_rendered_corpus() -> anyhow::Result<()> {
         assert!(readout.confidence.is_finite() && (0.0..=1.0).contains(&readout.confidence));
     }
     for (style, tally) in &by_style {
-        println!("{:12} {tally}", style.name());
+        println!("seed {seed} {:12} {tally}", style.name());
     }
-    println!("all          {total}");
-    println!("misses: {misses}");
+    println!("seed {seed} all          {total}");
+    println!("seed {seed} misses: {misses}");
     assert!(
-        total.score() >= MIREX_FLOOR,
-        "MIREX {:.4} fell below the floor {MIREX_FLOOR}: {total}",
+        total.score() >= floor,
+        "seed {seed}: MIREX {:.4} fell below the floor {floor}: {total}",
         total.score()
     );
     Ok(())
 }
 
+#[test]
+fn mirex_score_on_rendered_corpus() -> anyhow::Result<()> {
+    check_corpus(DEV_SEED, DEV_FLOOR)
+}
+
+#[test]
+fn mirex_score_on_held_out_seed_7() -> anyhow::Result<()> {
+    check_corpus(7, HELD_OUT_7_FLOOR)
+}
+
+#[test]
+fn mirex_score_on_held_out_seed_99() -> anyhow::Result<()> {
+    check_corpus(99, HELD_OUT_99_FLOOR)
+}
+
 /// Writes the corpus as 44.1 kHz float WAVs plus `truths.csv` (`file,key,ours`) into
 /// `$MUQ_KEY_CORPUS_DIR` (default `<temp dir>/key-corpus`), for `tools/essentia_key_compare.py`.
+/// `$MUQ_KEY_CORPUS_SEED` picks the corpus seed (default: the dev seed 2024).
 #[test]
 #[ignore = "exporter for the Essentia comparison; writes files"]
 fn export_key_corpus() -> anyhow::Result<()> {
@@ -76,9 +100,13 @@ fn export_key_corpus() -> anyhow::Result<()> {
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
+    let seed = match std::env::var("MUQ_KEY_CORPUS_SEED") {
+        Ok(text) => text.trim().parse::<u64>()?,
+        Err(_) => DEV_SEED,
+    };
     let mut csv = String::from("file,key,ours\n");
     let mut tally = MirexTally::default();
-    for (idx, spec) in corpus().iter().enumerate() {
+    for (idx, spec) in corpus(seed).iter().enumerate() {
         let samples = render_clip(spec, sample_rate_hz)?;
         let file = format!("{}.wav", spec.file_stem(idx));
         let mut writer = hound::WavWriter::create(dir.join(&file), spec_wav)?;

@@ -114,3 +114,48 @@ fn key_config_sweep() -> anyhow::Result<()> {
     println!("best: {:?}", results.first());
     Ok(())
 }
+
+/// Developer tool: MIREX of the default offline estimator (and, with `MUQ_KEY_ALL_PROFILES` set,
+/// of each shipped profile with the default front end) on exported corpora, e.g. the folders `export_key_corpus` writes for the
+/// dev and held-out seeds. `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders.
+/// `MUQ_KEY_CORPUS_DIRS=/tmp/c2024:/tmp/c7 cargo test -p muq-engine --test key_sweep -- --ignored
+/// wav_corpora --nocapture`
+#[test]
+#[ignore = "developer tool; needs exported corpora"]
+fn wav_corpora() -> anyhow::Result<()> {
+    use muq_engine::heads::key::{DEFAULT_KEY_METHOD, Key};
+    let dirs = std::env::var("MUQ_KEY_CORPUS_DIRS")?;
+    let mut methods: Vec<(String, KeyConfig)> = vec![(
+        format!("default ({DEFAULT_KEY_METHOD})"),
+        KeyConfig::offline(),
+    )];
+    let all_profiles = std::env::var_os("MUQ_KEY_ALL_PROFILES").is_some();
+    for kind in ProfileKind::ALL.into_iter().filter(|_| all_profiles) {
+        let cfg = KeyConfig::offline().with_profile(ProfileChoice::Builtin(kind));
+        methods.push((kind.name().to_string(), cfg));
+    }
+    for dir in dirs.split(':').map(std::path::Path::new) {
+        let truths = std::fs::read_to_string(dir.join("truths.csv"))?;
+        let mut clips = Vec::new();
+        for line in truths.lines().skip(1) {
+            let mut fields = line.split(',');
+            let (Some(file), Some(key)) = (fields.next(), fields.next()) else {
+                anyhow::bail!("bad truths.csv line {line:?}");
+            };
+            let key = Key::parse(key).ok_or_else(|| anyhow::anyhow!("bad key {key:?}"))?;
+            let mut reader = hound::WavReader::open(dir.join(file))?;
+            let sample_rate_hz = reader.spec().sample_rate as f32;
+            let samples = reader.samples::<f32>().collect::<Result<Vec<_>, _>>()?;
+            clips.push((key, sample_rate_hz, samples));
+        }
+        for (name, cfg) in &methods {
+            let mut tally = MirexTally::default();
+            for (key, sample_rate_hz, samples) in &clips {
+                let readout = estimate_key_with(samples, *sample_rate_hz, cfg.clone())?;
+                tally.add(readout.key, *key);
+            }
+            println!("{} {name:32} {tally}", dir.display());
+        }
+    }
+    Ok(())
+}

@@ -1,21 +1,25 @@
 //! Key readout: a streaming key estimator that needs no model weights.
 //!
-//! Pipeline: own STFT → spectral peaks → tuning-robust fine chroma (+ bass chroma)
-//! ([`chroma`]) → exponentially weighted average over ~20 s ([`smoothing`]) → Pearson
-//! correlation with 24 key templates built from a published key profile ([`profiles`]) →
-//! hysteresis on the displayed key so the live display does not flicker.
+//! Pipeline: own STFT → spectral peaks, harmonics of lower peaks attenuated, whitened against
+//! their local envelope, each also voting for the pitches it could be a harmonic of (HPCP) →
+//! tuning-robust fine chroma (+ bass chroma) ([`chroma`]) → exponentially weighted average over
+//! ~20 s ([`smoothing`]) → Pearson correlation with 24 key templates, by default the average of
+//! the bgate, Sha'ath and Krumhansl–Kessler templates ([`profiles`], [`choice`]) → hysteresis
+//! on the displayed key so the live display does not flicker.
 //! [`estimate_key`] runs the same pipeline over a whole file with a plain average.
 //!
 //! Threading: [`KeyEstimator::feed`] is real-time safe (no allocation, no locks, bounded work
 //! per sample); [`KeyEstimator::new`] allocates and plans the FFT.
 
 pub mod camelot;
+pub mod choice;
 pub mod chroma;
 pub mod profiles;
 pub mod scoring;
 pub mod smoothing;
 
 pub use camelot::{Key, Mode, NUM_KEYS};
+pub use choice::{DEFAULT_ENSEMBLE, DEFAULT_KEY_METHOD, ENSEMBLE_METHOD, ProfileChoice};
 pub use chroma::ChromaConfig;
 pub use profiles::{KeyProfile, KeyTemplates, ProfileKind};
 pub use scoring::{KeyRelation, MirexTally, mirex_score};
@@ -28,17 +32,6 @@ use crate::{Error, Result};
 
 /// Lowest and highest sample rates the estimator accepts.
 pub const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (4_000.0, 768_000.0);
-
-/// Which key profile to correlate with.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProfileChoice {
-    /// One of the profiles shipped in `assets/key_profiles/`.
-    Builtin(ProfileKind),
-    /// A user-supplied profile (see [`KeyProfile::from_json_file`]).
-    Custom(KeyProfile),
-    /// Several shipped profiles at once: their templates are averaged.
-    Ensemble(Vec<ProfileKind>),
-}
 
 /// Settings of the key estimator. [`KeyConfig::default`] is the live setting,
 /// [`KeyConfig::offline`] the whole-file one.
@@ -68,7 +61,7 @@ impl Default for KeyConfig {
     fn default() -> Self {
         Self {
             chroma: ChromaConfig::default(),
-            profile: ProfileChoice::Builtin(ProfileKind::KrumhanslKessler),
+            profile: ProfileChoice::default(),
             template_harmonics: 1,
             template_harmonic_decay: 0.6,
             bass_weight: 0.0,
@@ -89,6 +82,11 @@ impl KeyConfig {
             min_evidence_s: 0.0,
             ..Self::default()
         }
+    }
+
+    /// This configuration with another key profile.
+    pub fn with_profile(self, profile: ProfileChoice) -> Self {
+        Self { profile, ..self }
     }
 
     fn validate(&self) -> Result<()> {

@@ -2,11 +2,12 @@
 //!
 //! Each STFT frame (Hann window, about 0.25 s, half overlap) is reduced to its spectral peaks
 //! (quadratically interpolated on log magnitude), optionally with harmonics of lower peaks
-//! attenuated; each peak adds `magnitude^exponent` to a *fine* pitch-class histogram with
-//! [`BINS_PER_SEMITONE`] bins per semitone. Folding the fine histogram to 12 pitch classes happens
-//! later, around the tuning measured from the histogram itself, so a detuned recording still
-//! lands on the right pitch classes. A separate fine histogram collects peaks below
-//! `bass_max_hz` for bass emphasis.
+//! attenuated, then whitened against their local envelope; each peak adds
+//! `magnitude^exponent` to a *fine* pitch-class histogram with [`BINS_PER_SEMITONE`] bins per
+//! semitone, and votes to the pitches it could be a harmonic of (HPCP, Gómez 2006). Folding
+//! the fine histogram to 12 pitch classes happens later, around the tuning measured from the
+//! histogram itself, so a detuned recording still lands on the right pitch classes. A separate
+//! fine histogram collects peaks below `bass_max_hz` for bass emphasis.
 
 use std::sync::Arc;
 
@@ -14,8 +15,11 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 mod config;
+mod fold;
+mod weighting;
 
 pub use config::ChromaConfig;
+pub use fold::{estimate_tuning, fold_to_pitch_classes};
 
 use crate::Result;
 
@@ -62,6 +66,8 @@ pub struct ChromaFrontend {
     scratch: Vec<Complex<f32>>,
     magnitudes: Vec<f32>,
     peaks: Vec<Peak>,
+    /// Scratch for the whitening envelope, one value per peak.
+    envelope: Vec<f32>,
     frame: ChromaFrame,
     num_non_finite: u64,
 }
@@ -105,6 +111,7 @@ impl ChromaFrontend {
             scratch: fft.make_scratch_vec(),
             magnitudes: vec![0.0; frame_len / 2 + 1],
             peaks: Vec::with_capacity(frame_len / 2 + 1),
+            envelope: Vec::with_capacity(frame_len / 2 + 1),
             fft,
             frame: ChromaFrame {
                 treble: [0.0; NUM_FINE_BINS],
@@ -186,6 +193,12 @@ impl ChromaFrontend {
         if self.cfg.harmonic_suppression > 0.0 {
             self.suppress_harmonics();
         }
+        weighting::whiten(
+            &mut self.peaks,
+            &mut self.envelope,
+            self.cfg.whitening,
+            self.cfg.whitening_octaves,
+        );
         self.accumulate_peaks();
     }
 
@@ -258,17 +271,21 @@ impl ChromaFrontend {
         let mut total = 0.0f32;
         for peak in &self.peaks {
             let weight = peak.magnitude.powf(exponent);
-            let Some((bin_lo, frac)) = fine_bin_of(peak.freq_hz) else {
-                continue;
-            };
-            let bin_hi = (bin_lo + 1) % NUM_FINE_BINS;
-            self.frame.treble[bin_lo] += weight * (1.0 - frac);
-            self.frame.treble[bin_hi] += weight * frac;
-            if peak.freq_hz < self.cfg.bass_max_hz {
-                self.frame.bass[bin_lo] += weight * (1.0 - frac);
-                self.frame.bass[bin_hi] += weight * frac;
+            let is_bass = peak.freq_hz < self.cfg.bass_max_hz;
+            for harmonic in 1..=1 + self.cfg.num_harmonic_votes {
+                let vote = weight * weighting::harmonic_vote_weight(harmonic);
+                let Some((bin_lo, frac)) = fine_bin_of(peak.freq_hz / harmonic as f32) else {
+                    continue;
+                };
+                let bin_hi = (bin_lo + 1) % NUM_FINE_BINS;
+                self.frame.treble[bin_lo] += vote * (1.0 - frac);
+                self.frame.treble[bin_hi] += vote * frac;
+                if is_bass {
+                    self.frame.bass[bin_lo] += vote * (1.0 - frac);
+                    self.frame.bass[bin_hi] += vote * frac;
+                }
+                total += vote;
             }
-            total += weight;
         }
         if self.cfg.frame_floor > 0.0 {
             let max_bin = self.frame.treble.iter().fold(0.0f32, |acc, &v| acc.max(v));
@@ -303,40 +320,6 @@ fn fine_bin_of(freq_hz: f32) -> Option<(usize, f32)> {
     let bin_lo = position.floor();
     // position is in [0, 120], so the cast is in range; % wraps the 120.0 edge case.
     Some(((bin_lo as usize) % NUM_FINE_BINS, position - bin_lo))
-}
-
-/// Tuning offset in semitones (-0.5..0.5) of a fine histogram: the circular mean of where its
-/// mass sits within a semitone. 0 for an empty histogram.
-pub fn estimate_tuning(fine: &FineChroma) -> f32 {
-    let (mut re, mut im) = (0.0f32, 0.0f32);
-    for (bin, &v) in fine.iter().enumerate() {
-        let angle =
-            std::f32::consts::TAU * (bin % BINS_PER_SEMITONE) as f32 / BINS_PER_SEMITONE as f32;
-        re += v * angle.cos();
-        im += v * angle.sin();
-    }
-    if re.hypot(im) < 1e-12 {
-        return 0.0;
-    }
-    im.atan2(re) / std::f32::consts::TAU
-}
-
-/// Folds a fine histogram to 12 pitch classes centred `tuning_semitones` off equal temperament,
-/// each class gathering the bins within half a semitone with a cos² taper.
-pub fn fold_to_pitch_classes(fine: &FineChroma, tuning_semitones: f32) -> [f32; 12] {
-    let mut chroma = [0.0; 12];
-    for (bin, &v) in fine.iter().enumerate() {
-        if v == 0.0 {
-            continue;
-        }
-        let semitones = bin as f32 / BINS_PER_SEMITONE as f32 - tuning_semitones;
-        let nearest = semitones.round();
-        let distance = semitones - nearest;
-        let weight = (std::f32::consts::PI * distance).cos().powi(2);
-        // rem_euclid keeps the class in 0..12.
-        chroma[(nearest as i32).rem_euclid(12) as usize] += v * weight;
-    }
-    chroma
 }
 
 #[cfg(test)]
@@ -377,8 +360,13 @@ mod tests {
             let best = (0..12).max_by(|&a, &b| chroma[a].total_cmp(&chroma[b]));
             assert_eq!(best, Some(pitch_class), "{freq_hz} Hz: {chroma:?}");
         }
-        // 40 cents sharp: tuning estimate follows, and folding still finds A.
-        let mut frontend = ChromaFrontend::new(&ChromaConfig::default(), sample_rate_hz)?;
+        // 40 cents sharp: tuning estimate follows, and folding still finds A (without the
+        // harmonic votes, which would also put a share on D, the fifth below).
+        let no_votes = ChromaConfig {
+            num_harmonic_votes: 0,
+            ..ChromaConfig::default()
+        };
+        let mut frontend = ChromaFrontend::new(&no_votes, sample_rate_hz)?;
         let frames = frames(
             &mut frontend,
             &sine(440.0 * 2f32.powf(0.4 / 12.0), sample_rate_hz, 22_050),
@@ -429,16 +417,5 @@ mod tests {
             ..ChromaConfig::default()
         };
         assert!(ChromaFrontend::new(&cfg, 44_100.0).is_err());
-    }
-
-    #[test]
-    fn fold_and_tuning_of_synthetic_histograms() {
-        let mut fine = [0.0; NUM_FINE_BINS];
-        fine[7 * BINS_PER_SEMITONE + 2] = 1.0; // G, 20 cents sharp
-        let tuning = estimate_tuning(&fine);
-        assert!((tuning - 0.2).abs() < 1e-4);
-        let chroma = fold_to_pitch_classes(&fine, tuning);
-        assert!((chroma[7] - 1.0).abs() < 1e-5);
-        assert_eq!(estimate_tuning(&[0.0; NUM_FINE_BINS]), 0.0);
     }
 }

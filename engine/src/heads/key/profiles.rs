@@ -29,11 +29,15 @@ pub enum ProfileKind {
     Shaath,
     /// Faraldo et al. (2016) EDMA profiles.
     Edma,
+    /// Faraldo, Jordà & Herrera (2017) Beatport median profiles, least relevant degrees zeroed.
+    Bgate,
+    /// Faraldo, Jordà & Herrera (2017) Beatport median profiles.
+    Braw,
 }
 
 impl ProfileKind {
     /// Every shipped profile.
-    pub const ALL: [ProfileKind; 7] = [
+    pub const ALL: [ProfileKind; 9] = [
         Self::KrumhanslKessler,
         Self::Temperley,
         Self::TemperleyKostkaPayne,
@@ -41,7 +45,45 @@ impl ProfileKind {
         Self::BellmanBudge,
         Self::Shaath,
         Self::Edma,
+        Self::Bgate,
+        Self::Braw,
     ];
+
+    /// Snake-case name, the stem of the profile's asset file (e.g. `"krumhansl_kessler"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KrumhanslKessler => "krumhansl_kessler",
+            Self::Temperley => "temperley",
+            Self::TemperleyKostkaPayne => "temperley_kostka_payne",
+            Self::AardenEssen => "aarden_essen",
+            Self::BellmanBudge => "bellman_budge",
+            Self::Shaath => "shaath",
+            Self::Edma => "edma",
+            Self::Bgate => "bgate",
+            Self::Braw => "braw",
+        }
+    }
+
+    /// The profile with this [`Self::name`] (ASCII case ignored, `-` read as `_`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let wanted = name.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL.into_iter().find(|kind| kind.name() == wanted)
+    }
+
+    /// Human-readable title for display, e.g. `"Krumhansl–Kessler"`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::KrumhanslKessler => "Krumhansl–Kessler",
+            Self::Temperley => "Temperley",
+            Self::TemperleyKostkaPayne => "Temperley (Kostka–Payne)",
+            Self::AardenEssen => "Aarden (Essen)",
+            Self::BellmanBudge => "Bellman–Budge",
+            Self::Shaath => "Sha'ath (KeyFinder)",
+            Self::Edma => "EDMA",
+            Self::Bgate => "Beatport gated (bgate)",
+            Self::Braw => "Beatport median (braw)",
+        }
+    }
 
     fn json(self) -> &'static str {
         match self {
@@ -58,6 +100,8 @@ impl ProfileKind {
             }
             Self::Shaath => include_str!("../../../../assets/key_profiles/shaath.json"),
             Self::Edma => include_str!("../../../../assets/key_profiles/edma.json"),
+            Self::Bgate => include_str!("../../../../assets/key_profiles/bgate.json"),
+            Self::Braw => include_str!("../../../../assets/key_profiles/braw.json"),
         }
     }
 }
@@ -231,6 +275,21 @@ mod tests {
             // Every tonal profile weights the tonic above the tritone.
             assert!(profile.major[0] > profile.major[6] && profile.minor[0] > profile.minor[6]);
         }
+    }
+
+    #[test]
+    fn names_round_trip_and_match_the_asset_files() -> Result<()> {
+        for kind in ProfileKind::ALL {
+            assert_eq!(ProfileKind::from_name(kind.name()), Some(kind));
+            assert_eq!(KeyProfile::builtin(kind)?.name, kind.name());
+            assert!(!kind.title().is_empty());
+        }
+        assert_eq!(
+            ProfileKind::from_name(" Krumhansl-Kessler "),
+            Some(ProfileKind::KrumhanslKessler)
+        );
+        assert_eq!(ProfileKind::from_name("krumhansl"), None);
+        Ok(())
     }
 
     #[test]

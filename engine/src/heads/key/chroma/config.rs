@@ -27,6 +27,14 @@ pub struct ChromaConfig {
     /// Highest harmonic number checked by the suppression (5 catches the major third above a
     /// minor tonic, which otherwise pulls minor keys towards their parallel major).
     pub max_suppressed_harmonic: usize,
+    /// Spectral whitening: each peak is divided by `envelope^whitening`, the envelope being the
+    /// strongest peak within `whitening_octaves` of it (0 disables, 1 fully whitens).
+    pub whitening: f32,
+    /// Half-width of the whitening envelope window, in octaves.
+    pub whitening_octaves: f32,
+    /// Each peak also votes for the pitches of which it would be harmonic 2..=1+this (HPCP
+    /// harmonic weighting; 0 disables).
+    pub num_harmonic_votes: usize,
     /// Frames whose RMS level is below this (dBFS) count as silence and are skipped.
     pub silence_db: f32,
     /// Per frame, fine bins below this fraction of the frame's strongest bin are zeroed
@@ -47,6 +55,9 @@ impl Default for ChromaConfig {
             magnitude_exponent: 1.0,
             harmonic_suppression: 0.5,
             max_suppressed_harmonic: 4,
+            whitening: 1.0,
+            whitening_octaves: 1.0 / 3.0,
+            num_harmonic_votes: 4,
             silence_db: -80.0,
             frame_floor: 0.2,
         }
@@ -91,6 +102,20 @@ impl ChromaConfig {
             return bad(format!(
                 "max_suppressed_harmonic {} must be <= 16",
                 self.max_suppressed_harmonic
+            ));
+        }
+        let whitening_ok = (0.0..=1.0).contains(&self.whitening);
+        let octaves_ok = self.whitening_octaves > 0.0 && self.whitening_octaves <= 4.0;
+        if !(whitening_ok && octaves_ok) {
+            return bad(format!(
+                "whitening {} must be in 0..=1 and whitening_octaves {} in (0, 4]",
+                self.whitening, self.whitening_octaves
+            ));
+        }
+        if self.num_harmonic_votes > 16 {
+            return bad(format!(
+                "num_harmonic_votes {} must be <= 16",
+                self.num_harmonic_votes
             ));
         }
         if !(0.0..1.0).contains(&self.frame_floor) {

@@ -1,0 +1,66 @@
+//! `KeyEstimator::feed`, `estimate` and `reset` never allocate (counted with a global allocator
+//! wrapper, per thread), with the default configuration and every shipped profile.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use muq_engine::heads::key::{Key, KeyConfig, KeyEstimator, Mode, ProfileChoice, ProfileKind};
+use muq_engine::synth::{ClipSpec, Style, render_clip};
+
+struct CountingAlloc;
+
+thread_local! {
+    static NUM_ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = NUM_ALLOCS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = NUM_ALLOCS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn num_allocs() -> usize {
+    NUM_ALLOCS.with(Cell::get)
+}
+
+#[test]
+fn feed_estimate_and_reset_do_not_allocate() -> anyhow::Result<()> {
+    let sample_rate_hz = 22_050;
+    let spec = ClipSpec {
+        duration_s: 4.0,
+        ..ClipSpec::new(Key::new(9, Mode::Minor), Style::Groove, 5)
+    };
+    let samples = render_clip(&spec, sample_rate_hz)?;
+    let mut configs = vec![KeyConfig::default()];
+    for kind in ProfileKind::ALL {
+        configs.push(KeyConfig::default().with_profile(ProfileChoice::Builtin(kind)));
+    }
+    for cfg in configs {
+        let label = cfg.profile.label();
+        let mut estimator = KeyEstimator::new(cfg, sample_rate_hz as f32)?;
+        let before = num_allocs();
+        let mut shown = 0usize;
+        for chunk in samples.chunks(256) {
+            estimator.feed(chunk);
+            shown += usize::from(estimator.estimate().key.is_some());
+        }
+        estimator.reset();
+        estimator.feed(&samples[..4_096]);
+        let allocs = num_allocs() - before;
+        assert_eq!(allocs, 0, "{label}: {allocs} allocations");
+        assert!(shown > 0, "{label}: no key shown");
+    }
+    Ok(())
+}
