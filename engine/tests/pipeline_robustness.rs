@@ -16,6 +16,9 @@ use muq_engine::bridge::{self, Command};
 use muq_engine::worker::{self, Analyzer, WorkerSetup};
 use support::*;
 
+/// Injected inference time per window, in milliseconds (the hop is 200 ms).
+const DELAY_MS: u64 = 500;
+
 #[test]
 fn a_slow_model_skips_to_the_newest_window_without_a_backlog() {
     let cache = tempfile::tempdir().unwrap();
@@ -24,13 +27,15 @@ fn a_slow_model_skips_to_the_newest_window_without_a_backlog() {
     let hook_calls = Arc::clone(&calls);
     options.before_window = Some(Arc::new(move || {
         hook_calls.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(DELAY_MS));
     }));
     let hop_s = 0.2;
     let mut analyzer = analyzer(options, 48_000.0, hop_s);
     let audio = music(8.0, 48_000, 21);
     let mut worst_fill_ms = 0.0f32;
-    // About 4x real time: 0.1 s of audio every 25 ms.
+    // At most 4x real time: 0.1 s of audio every >= 25 ms (slower on a loaded machine, which
+    // the bounds below take into account by measuring the feeding time).
+    let feed_started = Instant::now();
     for chunk in audio.chunks(4_800) {
         analyzer.on_samples(chunk, 48_000.0);
         let started = Instant::now();
@@ -39,12 +44,16 @@ fn a_slow_model_skips_to_the_newest_window_without_a_backlog() {
         assert_finite(&r);
         std::thread::sleep(Duration::from_millis(25));
     }
+    let feed_s = feed_started.elapsed().as_secs_f32();
     assert!(analyzer.wait_idle(Duration::from_secs(60)));
     let r = readouts(&analyzer);
     assert_finite(&r);
+    // Inference is serial and takes >= DELAY_MS per window: while feeding, at most
+    // feed_s / delay windows can have run, plus the one running and the one waiting at the end.
+    let max_analysed = (feed_s / (DELAY_MS as f32 * 1e-3)).floor() as u64 + 2;
     let num_due = ((8.0 - 2.0) / hop_s).round() as u64; // give or take the resampler's fill
     eprintln!(
-        "due ~{num_due}, analysed {}, skipped {}, achieved hop {:.2} s, rtf {:.2}, worst snapshot fill {worst_fill_ms:.2} ms, \
+        "fed in {feed_s:.2} s, due ~{num_due}, analysed {} (at most {max_analysed}), skipped {}, achieved hop {:.2} s, rtf {:.2}, worst snapshot fill {worst_fill_ms:.2} ms, \
          buffer {} samples",
         r.num_windows_analysed,
         r.num_windows_skipped,
@@ -53,7 +62,8 @@ fn a_slow_model_skips_to_the_newest_window_without_a_backlog() {
         analyzer.buffer_capacity_samples()
     );
     assert!(r.num_windows_skipped > 0, "{r:?}");
-    assert!(r.num_windows_analysed < num_due / 2, "{r:?}");
+    assert!(r.num_windows_analysed <= max_analysed, "{r:?}");
+    assert!(r.num_windows_analysed < num_due, "{r:?}");
     assert_eq!(
         r.num_windows_analysed as usize,
         calls.load(Ordering::SeqCst)
@@ -63,8 +73,9 @@ fn a_slow_model_skips_to_the_newest_window_without_a_backlog() {
     assert!(r.real_time_factor > 1.0, "{r:?}");
     // The newest window was analysed last: it ends at the end of the 24 kHz stream's grid.
     assert!(r.window_end_s > 7.5, "{r:?}");
-    // Snapshots never waited for inference; memory stays at about one window + one chunk.
-    assert!(worst_fill_ms < 50.0, "{worst_fill_ms} ms");
+    // Snapshots never waited for inference (a window takes >= DELAY_MS); memory stays at
+    // about one window + one chunk.
+    assert!(worst_fill_ms < DELAY_MS as f32 / 2.0, "{worst_fill_ms} ms");
     assert!(analyzer.buffer_capacity_samples() <= 48_000 + 2 * 4_800 + 4_096);
 }
 

@@ -4,6 +4,9 @@
 //! window instead of building a backlog. Memory: one window in the slot plus one in flight.
 //!
 //! The mutex is only held to swap small values in and out, never during loading or inference.
+//! Settings that change the heads of a loaded model are applied here too ([`settings`]).
+
+pub mod settings;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -12,6 +15,8 @@ use std::time::Instant;
 
 use super::session::{ModelOptions, Session, WindowOutput};
 use crate::{Error, Result};
+pub use settings::SessionInfo;
+use settings::{SettingsChanges, apply_changes, session_info};
 
 /// Called on the inference thread right before each window is run (tests inject delays).
 pub type WindowHook = Arc<dyn Fn() + Send + Sync>;
@@ -69,6 +74,10 @@ struct SlotState {
     job: Option<WindowJob>,
     queries: Option<Vec<String>>,
     model_dir: Option<Option<PathBuf>>,
+    labels_dir: Option<Option<PathBuf>>,
+    heads_dir: Option<Option<PathBuf>>,
+    key_head: Option<Option<String>>,
+    info: SessionInfo,
     load_requested: bool,
     stop: bool,
     busy: bool,
@@ -77,6 +86,16 @@ struct SlotState {
     /// Set by the inference thread when a window failed (message); cleared by the next success.
     window_error: Option<String>,
     num_skipped: u64,
+}
+
+impl SlotState {
+    fn has_pending_settings(&self) -> bool {
+        self.queries.is_some()
+            || self.model_dir.is_some()
+            || self.labels_dir.is_some()
+            || self.heads_dir.is_some()
+            || self.key_head.is_some()
+    }
 }
 
 struct Shared {
@@ -109,8 +128,10 @@ pub struct InferenceView {
     pub window_error: Option<String>,
     /// Windows replaced in the slot before inference took them.
     pub num_skipped: u64,
-    /// Whether a window is queued or running.
+    /// Whether a window is queued or running (or a settings change is pending).
     pub busy: bool,
+    /// Model name, size, active key head and settings messages.
+    pub info: SessionInfo,
 }
 
 impl InferenceThread {
@@ -169,6 +190,38 @@ impl InferenceThread {
         self.shared.wake.notify_one();
     }
 
+    /// Rebuilds the zero-shot heads from this vocabulary folder (`None`: built-in).
+    pub fn set_labels_dir(&self, dir: Option<PathBuf>) {
+        let mut state = lock(&self.shared);
+        state.labels_dir = Some(dir);
+        self.shared.wake.notify_one();
+    }
+
+    /// Loads the probe heads from this folder (besides `<model dir>/heads/`) instead.
+    pub fn set_heads_dir(&self, dir: Option<PathBuf>) {
+        let mut state = lock(&self.shared);
+        state.heads_dir = Some(dir);
+        self.shared.wake.notify_one();
+    }
+
+    /// Lets the probe head with this task give the key (`None`: the built-in key).
+    pub fn set_key_head(&self, task: Option<String>) {
+        let mut state = lock(&self.shared);
+        state.key_head = Some(task);
+        self.shared.wake.notify_one();
+    }
+
+    /// `Err` when the thread is gone although nobody asked it to stop: a panic in the model
+    /// (or a test hook) killed it. The worker's restart wrapper then rebuilds the analyzer.
+    pub fn health(&self) -> std::result::Result<(), String> {
+        match &self.thread {
+            Some(thread) if thread.is_finished() => {
+                Err("the inference thread stopped unexpectedly (a panic while loading or running the model)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A copy of the current state.
     pub fn view(&self) -> InferenceView {
         let state = lock(&self.shared);
@@ -177,7 +230,8 @@ impl InferenceThread {
             latest: state.latest.clone(),
             window_error: state.window_error.clone(),
             num_skipped: state.num_skipped,
-            busy: state.busy,
+            busy: state.busy || state.has_pending_settings(),
+            info: state.info.clone(),
         }
     }
 }
@@ -192,7 +246,9 @@ impl Drop for InferenceThread {
     fn drop(&mut self) {
         lock(&self.shared).stop = true;
         self.shared.wake.notify_one();
-        let Some(thread) = self.thread.take() else { return };
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
         let deadline = Instant::now() + std::time::Duration::from_millis(DROP_WAIT_MS);
         while !thread.is_finished() && Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -211,14 +267,14 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
     let mut last_end_s: Option<f64> = None;
     let mut achieved_hop_s = 0.0f32;
     let mut num_analysed = 0u64;
+    let mut key_head: Option<String> = None;
     loop {
-        let (job, new_queries, new_dir, want_load) = {
+        let (job, new_queries, new_dir, want_load, changes) = {
             let mut state = lock(shared);
             loop {
                 let wants_load =
                     state.load_requested && matches!(state.status, ModelStatus::NotLoaded);
-                let has_work =
-                    state.job.is_some() || state.queries.is_some() || state.model_dir.is_some();
+                let has_work = state.job.is_some() || state.has_pending_settings();
                 if state.stop || wants_load || has_work {
                     break;
                 }
@@ -235,11 +291,52 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
                 || (state.load_requested && matches!(state.status, ModelStatus::NotLoaded));
             if want_load {
                 state.status = ModelStatus::Loading(0.0, "locating the model".into());
+                state.info = SessionInfo::default();
             }
-            (state.job.take(), state.queries.take(), new_dir, want_load)
+            let changes = SettingsChanges {
+                labels_dir: state.labels_dir.take(),
+                heads_dir: state.heads_dir.take(),
+                key_head: state.key_head.take(),
+            };
+            if changes.any() || state.queries.is_some() {
+                // Until applied: `wait_idle` must not see an idle thread.
+                state.busy = true;
+            }
+            (
+                state.job.take(),
+                state.queries.take(),
+                new_dir,
+                want_load,
+                changes,
+            )
         };
         if let Some(dir) = new_dir {
             options.model_dir = dir;
+        }
+        if let Some(task) = changes.key_head.clone() {
+            key_head = task;
+        }
+        if !want_load && let Some(s) = &mut session {
+            apply_changes(s, &mut options, &changes, &key_head);
+        } else {
+            // Applied by the load below.
+            if let Some(dir) = changes.labels_dir.clone() {
+                options.labels_dir = dir;
+            }
+            if let Some(dir) = changes.heads_dir.clone() {
+                options.heads_dir = dir;
+            }
+        }
+        if changes.any() || want_load {
+            let mut state = lock(shared);
+            state.info = session.as_ref().map(session_info).unwrap_or_default();
+            // Readouts of heads that are gone are not shown until the next window.
+            if let (Some(latest), Some(s)) = (state.latest.as_mut(), &session) {
+                latest
+                    .output
+                    .probes
+                    .retain(|p| s.probes().find(&p.task).is_some());
+            }
         }
         if want_load {
             session = None;
@@ -248,6 +345,7 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
             });
             let status = match loaded {
                 Ok(mut s) => {
+                    s.set_key_head(key_head.as_deref());
                     let status = match s.set_queries(&queries) {
                         Ok(()) => ModelStatus::Ready(s.device().to_string()),
                         Err(e) => ModelStatus::Failed(
@@ -261,7 +359,9 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
                 Err(p) if p.missing => ModelStatus::Missing(p.message, p.hint),
                 Err(p) => ModelStatus::Failed(p.message, p.hint),
             };
-            lock(shared).status = status;
+            let mut state = lock(shared);
+            state.status = status;
+            state.info = session.as_ref().map(session_info).unwrap_or_default();
         }
         if let Some(texts) = new_queries {
             queries = texts;

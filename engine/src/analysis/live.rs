@@ -1,11 +1,13 @@
 //! [`MuqAnalyzer`]: the live pipeline as a worker [`Analyzer`].
 
-use super::inference::{InferenceThread, ModelStatus, WindowHook, WindowJob};
+use super::inference::{InferenceThread, InferenceView, ModelStatus, WindowHook, WindowJob};
+use super::probe_key::PROBE_KEY_PREFIX;
 use super::readouts::{AnalysisPhase, Readouts};
 use super::session::ModelOptions;
 use super::window::{WindowFront, WindowPlan};
 use crate::Result;
 use crate::bridge::{Command, EngineSnapshot};
+use crate::heads::key::{KeyConfig, ProfileChoice};
 use crate::worker::{AnalysisSettings, Analyzer};
 
 /// Construction options of [`MuqAnalyzer`].
@@ -55,6 +57,12 @@ pub struct MuqAnalyzer {
     any_samples: bool,
     /// A reusable window buffer.
     spare: Vec<f32>,
+    /// Key profile of the built-in key estimator.
+    key_profile: ProfileChoice,
+    /// Task of the probe head asked to give the key (`SetKeyMethod(Some("probe:<task>"))`).
+    probe_key_task: Option<String>,
+    /// Why the last key method could not be applied.
+    key_message: Option<String>,
 }
 
 impl MuqAnalyzer {
@@ -76,6 +84,9 @@ impl MuqAnalyzer {
             num_silent: 0,
             any_samples: false,
             spare: Vec::new(),
+            key_profile: ProfileChoice::default(),
+            probe_key_task: None,
+            key_message: None,
         })
     }
 
@@ -110,11 +121,8 @@ impl MuqAnalyzer {
         let view = self.inference.view();
         r.message.clear();
         r.hint.clear();
-        r.key = self
-            .front
-            .as_ref()
-            .map(WindowFront::key)
-            .unwrap_or_default();
+        self.fill_key(&view, r);
+        self.fill_settings(&view, r);
         r.seconds_needed = self.front.as_ref().map_or(0.0, WindowFront::seconds_needed);
         r.num_non_finite_samples = self.front.as_ref().map_or(0, WindowFront::num_non_finite);
         r.num_windows_skipped = view.num_skipped;
@@ -125,6 +133,7 @@ impl MuqAnalyzer {
                 r.instruments.clone_from(&latest.output.instruments);
                 r.genres.clone_from(&latest.output.genres);
                 r.queries.clone_from(&latest.output.queries);
+                r.probes.clone_from(&latest.output.probes);
                 r.provisional = latest.provisional;
                 r.window_end_s = latest.window_end_s;
                 r.analysed_window_s = latest.window_s;
@@ -141,6 +150,7 @@ impl MuqAnalyzer {
                 r.instruments.clear();
                 r.genres.clear();
                 r.queries.clear();
+                r.probes.clear();
                 r.provisional = false;
                 r.window_end_s = 0.0;
                 r.analysed_window_s = 0.0;
@@ -150,10 +160,15 @@ impl MuqAnalyzer {
                 r.real_time_factor = 0.0;
             }
         }
-        // Stale: the input went silent, or the newest window failed, so the model readouts
-        // describe older audio. (A slow model is not stale: `window_end_s` and the achieved hop
-        // say how far behind it is.)
-        r.stale = self.silent || view.window_error.is_some();
+        // Stale: the input went silent, the newest window failed, or the model fell so far
+        // behind (overload) that its newest readout describes audio long gone; a model merely a
+        // little slower than the hop is not stale (`window_end_s` and the achieved hop say by
+        // how much it lags).
+        let lag_s = self.front.as_ref().map_or(0.0, |front| {
+            (front.seconds_seen() - r.window_end_s).max(0.0)
+        });
+        let overloaded = view.latest.is_some() && lag_s > overload_lag_s(self.front.as_ref());
+        r.stale = self.silent || view.window_error.is_some() || overloaded;
         r.load_progress = 0.0;
         r.device.clear();
         r.phase = if let Some(e) = &self.config_error {
@@ -199,11 +214,127 @@ impl MuqAnalyzer {
                         }
                         AnalysisPhase::Listening
                     } else {
+                        if overloaded {
+                            r.message = format!(
+                                "overload: the model is {lag_s:.0} s behind the audio, windows are skipped"
+                            );
+                            r.hint.push_str("use a longer hop, a GPU, or fewer plugin instances");
+                        }
                         AnalysisPhase::Analysing
                     }
                 }
             }
         };
+    }
+
+    /// The key readout and where it comes from: the probe key head when one was asked for and
+    /// the session accepted it, else the built-in estimator.
+    fn fill_key(&self, view: &InferenceView, r: &mut Readouts) {
+        let builtin = self
+            .front
+            .as_ref()
+            .map(WindowFront::key)
+            .unwrap_or_default();
+        let active = view.info.active_key_head.as_deref();
+        match self
+            .probe_key_task
+            .as_deref()
+            .filter(|&t| Some(t) == active)
+        {
+            Some(task) => {
+                let mut key = view
+                    .latest
+                    .as_ref()
+                    .and_then(|l| l.output.probe_key)
+                    .unwrap_or_default();
+                // A probe head does not measure tuning; the built-in estimator does.
+                key.tuning_cents = builtin.tuning_cents;
+                r.key = key;
+                r.key_source = format!("probe head {task}");
+            }
+            None => {
+                r.key = builtin;
+                r.key_source = format!("built-in ({})", self.key_profile.label());
+            }
+        }
+    }
+
+    /// Model name and size, and the settings problems, one per line.
+    fn fill_settings(&self, view: &InferenceView, r: &mut Readouts) {
+        let ready = matches!(view.status, ModelStatus::Ready(_));
+        r.model_name.clear();
+        r.model_size_bytes = 0;
+        if ready {
+            r.model_name.clone_from(&view.info.model_name);
+            r.model_size_bytes = view.info.model_size_bytes;
+        }
+        let mut lines: Vec<&str> = Vec::new();
+        lines.extend(self.key_message.as_deref());
+        lines.extend(view.info.settings_messages.iter().map(String::as_str));
+        let no_model = matches!(
+            view.status,
+            ModelStatus::Missing(..) | ModelStatus::Failed(..)
+        );
+        let waiting;
+        if let Some(task) = &self.probe_key_task
+            && no_model
+        {
+            waiting = format!(
+                "key method {PROBE_KEY_PREFIX}{task} needs the model, which is not loaded; using the built-in key"
+            );
+            lines.push(&waiting);
+        }
+        r.settings_message = lines.join("\n");
+    }
+
+    /// Applies `Command::SetKeyMethod`.
+    fn set_key_method(&mut self, method: Option<&str>) {
+        self.key_message = None;
+        let method = method.map(str::trim).filter(|m| !m.is_empty());
+        if let Some(task) = method.and_then(|m| m.strip_prefix(PROBE_KEY_PREFIX)) {
+            let task = task.trim();
+            if task.is_empty() {
+                self.key_message = Some(format!(
+                    "key method {PROBE_KEY_PREFIX} needs a head's task name, e.g. {PROBE_KEY_PREFIX}key; using the built-in key"
+                ));
+                self.probe_key_task = None;
+                self.inference.set_key_head(None);
+            } else {
+                self.probe_key_task = Some(task.to_owned());
+                self.inference.set_key_head(Some(task.to_owned()));
+            }
+            return;
+        }
+        self.probe_key_task = None;
+        self.inference.set_key_head(None);
+        let choice = match method {
+            None => Ok(ProfileChoice::default()),
+            Some(m) => ProfileChoice::parse(m),
+        };
+        match choice {
+            Ok(choice) => self.set_key_profile(choice),
+            Err(e) => {
+                self.key_message = Some(format!("{e}; keeping {}", self.key_profile.label()));
+            }
+        }
+    }
+
+    /// Switches the built-in estimator's profile (the key starts over; no-op when unchanged).
+    fn set_key_profile(&mut self, choice: ProfileChoice) {
+        if choice == self.key_profile {
+            return;
+        }
+        if let Some(front) = &mut self.front
+            && let Err(e) = front.set_key_config(KeyConfig::default().with_profile(choice.clone()))
+        {
+            self.key_message = Some(format!(
+                "key profile {}: {e}; keeping {}",
+                choice.label(),
+                self.key_profile.label()
+            ));
+            return;
+        }
+        self.key_profile = choice;
     }
 
     fn rebuild_front(&mut self, settings: &AnalysisSettings, sample_rate_hz: f32) {
@@ -215,8 +346,11 @@ impl MuqAnalyzer {
         self.stream_epoch += 1;
         self.silent = false;
         let provisional_s = settings.window_s * self.options.provisional_fraction;
-        let built = WindowPlan::new(settings.window_s, settings.hop_s, provisional_s)
-            .and_then(|plan| WindowFront::new(plan, sample_rate_hz));
+        let built =
+            WindowPlan::new(settings.window_s, settings.hop_s, provisional_s).and_then(|plan| {
+                let key_config = KeyConfig::default().with_profile(self.key_profile.clone());
+                WindowFront::with_key_config(plan, sample_rate_hz, key_config)
+            });
         match built {
             Ok(front) => {
                 self.front = Some(front);
@@ -231,6 +365,10 @@ impl MuqAnalyzer {
 }
 
 impl Analyzer for MuqAnalyzer {
+    fn health(&self) -> std::result::Result<(), String> {
+        self.inference.health()
+    }
+
     fn configure(&mut self, settings: &AnalysisSettings, sample_rate_hz: f32) {
         self.rebuild_front(settings, sample_rate_hz);
     }
@@ -275,6 +413,9 @@ impl Analyzer for MuqAnalyzer {
         match command {
             Command::SetTextQueries(texts) => self.inference.set_queries(texts.clone()),
             Command::SetModelDir(dir) => self.inference.set_model_dir(dir.clone()),
+            Command::SetKeyMethod(method) => self.set_key_method(method.as_deref()),
+            Command::SetLabelsDir(dir) => self.inference.set_labels_dir(dir.clone()),
+            Command::SetHeadsDir(dir) => self.inference.set_heads_dir(dir.clone()),
             _ => {}
         }
     }
@@ -290,4 +431,15 @@ impl Analyzer for MuqAnalyzer {
             }
         }
     }
+}
+
+/// Lag of the newest analysed window behind the audio beyond which the model readouts count as
+/// stale (overload): twice the window or four hops, whichever is longer, in seconds. A model
+/// that is merely slower than the hop (the real model on a laptop CPU: ~1 window per window
+/// length) stays below it.
+fn overload_lag_s(front: Option<&WindowFront>) -> f64 {
+    front.map_or(f64::INFINITY, |front| {
+        let plan = front.plan();
+        f64::from((2.0 * plan.window_s()).max(4.0 * plan.hop_s()))
+    })
 }

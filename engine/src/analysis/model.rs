@@ -13,9 +13,31 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 
+use crate::heads::probe::ModelIdentity;
+use crate::heads::probe::features::PooledState;
 use crate::models::mulan::{MulanFiles, MuqMulan};
 use crate::models::muq::StreamingMuq;
 use crate::{Error, Result};
+
+/// What one forward pass over a window gives: the MuLan latent and the pooled MuQ hidden
+/// states the probe heads asked for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowFeatures {
+    /// L2-normalised MuLan audio latent.
+    pub latent: Vec<f32>,
+    /// `(hidden-state index, its time-mean and time-max)` for each requested layer.
+    pub layers: Vec<(usize, PooledState)>,
+}
+
+impl WindowFeatures {
+    /// The pooled hidden state `layer_idx`, if it was requested.
+    pub fn layer(&self, layer_idx: usize) -> Option<&PooledState> {
+        self.layers
+            .iter()
+            .find(|(idx, _)| *idx == layer_idx)
+            .map(|(_, pooled)| pooled)
+    }
+}
 
 /// A unit-norm text latent and whether the text was cut to fit the model.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +57,32 @@ pub trait WindowModel: Send {
     /// (both on the 960-sample token grid). Windows should arrive in stream order.
     fn audio_latent(&mut self, window: &[f32], start_sample: u64) -> Result<Vec<f32>>;
 
+    /// The MuLan latent plus the time-pooled MuQ hidden states `layers` of one window, from a
+    /// single forward pass. The default (models without hidden states) gives only the latent
+    /// and errors when layers are asked for.
+    fn window_features(
+        &mut self,
+        window: &[f32],
+        start_sample: u64,
+        layers: &[usize],
+    ) -> Result<WindowFeatures> {
+        if !layers.is_empty() {
+            return Err(Error::Unsupported(
+                "this model exposes no MuQ hidden states for probe heads".into(),
+            ));
+        }
+        Ok(WindowFeatures {
+            latent: self.audio_latent(window, start_sample)?,
+            layers: Vec::new(),
+        })
+    }
+
+    /// What probe heads must have been trained on to run on this model (`None`: no hidden
+    /// states exposed, no heads).
+    fn probe_identity(&self) -> Option<&ModelIdentity> {
+        None
+    }
+
     /// Unit-norm latent of one text.
     fn text_latent(&mut self, text: &str) -> Result<TextEmbedding>;
 
@@ -47,6 +95,8 @@ pub struct MulanWindowModel {
     mulan: MuqMulan,
     streaming: StreamingMuq,
     identity: String,
+    probe_identity: ModelIdentity,
+    weights: PathBuf,
 }
 
 impl MulanWindowModel {
@@ -55,12 +105,21 @@ impl MulanWindowModel {
         let files = MulanFiles::locate(dir)?;
         let identity = weights_identity(&files.weights)?;
         let mulan = MuqMulan::load_files(&files, device)?;
+        // The same identity `muq probe train --model <this folder>` records in head.json.
+        let probe_identity = ModelIdentity::of_dir(dir, mulan.muq())?;
         let streaming = StreamingMuq::new(mulan.muq().clone());
         Ok(Self {
             mulan,
             streaming,
             identity,
+            probe_identity,
+            weights: files.weights,
         })
+    }
+
+    /// The weights file the model was loaded from.
+    pub fn weights_path(&self) -> &Path {
+        &self.weights
     }
 
     /// The MuQ-MuLan model.
@@ -87,9 +146,35 @@ impl WindowModel for MulanWindowModel {
     }
 
     fn audio_latent(&mut self, window: &[f32], start_sample: u64) -> Result<Vec<f32>> {
+        Ok(self.window_features(window, start_sample, &[])?.latent)
+    }
+
+    fn window_features(
+        &mut self,
+        window: &[f32],
+        start_sample: u64,
+        layers: &[usize],
+    ) -> Result<WindowFeatures> {
         let out = self.streaming.forward_window(window, start_sample)?;
         let latent = self.mulan.audio_latent_from_muq_output(&out)?;
-        Ok(latent.flatten_all()?.to_vec1::<f32>()?)
+        let mut pooled = Vec::with_capacity(layers.len());
+        for &layer_idx in layers {
+            let state = out.hidden_states.get(layer_idx).ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "hidden state {layer_idx} asked for, the model has 0..={}",
+                    out.hidden_states.len().saturating_sub(1)
+                ))
+            })?;
+            pooled.push((layer_idx, PooledState::of(state)?));
+        }
+        Ok(WindowFeatures {
+            latent: latent.flatten_all()?.to_vec1::<f32>()?,
+            layers: pooled,
+        })
+    }
+
+    fn probe_identity(&self) -> Option<&ModelIdentity> {
+        Some(&self.probe_identity)
     }
 
     fn text_latent(&mut self, text: &str) -> Result<TextEmbedding> {

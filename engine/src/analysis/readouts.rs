@@ -1,5 +1,5 @@
 //! The analysis part of the engine snapshot: plain data, no candle types, `Default` = "nothing
-//! yet". Written by the analysis worker ([`super::MuqAnalyzer::fill_snapshot`]), read by the
+//! yet". Written by the analysis worker ([`super::MuqAnalyzer::fill_readouts`]), read by the
 //! editor and the CLI.
 
 use crate::heads::key::KeyReadout;
@@ -134,6 +134,7 @@ pub struct ProbeReadout {
     pub task: String,
     /// True for multi-label (sigmoid) heads: scores are independent probabilities.
     pub multi_label: bool,
-    /// Top labels, best first (softmax probabilities, or sigmoid ones when multi-label).
+    /// Top labels, best first, at most [`super::probes::TOP_PROBE_LABELS`] (softmax
+    /// probabilities, or sigmoid ones when multi-label, in `score`; `cosine` is 0).
     pub top: Vec<LabelScore>,
 }

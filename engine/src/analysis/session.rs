@@ -1,14 +1,21 @@
 //! A loaded model with its heads: what the inference thread (and `muq analyze`) runs per
 //! window. Resolves the model folder, picks the device, builds the zero-shot heads from the
-//! (cached) text latents and scores windows. Allocates; may take seconds.
+//! (cached) text latents, loads the probe heads and scores windows. Allocates; may take
+//! seconds. The settings that change heads at run time are in [`settings`].
+
+pub mod settings;
 
 use std::path::{Path, PathBuf};
 
 use super::model::{DeviceChoice, MulanWindowModel, WindowModel, select_device};
-use super::readouts::{LabelScore, QueryReadout};
+use super::probe_key::ProbeKeyTracker;
+use super::probes::{ProbeSet, head_folders};
+use super::readouts::{LabelScore, ProbeReadout, QueryReadout};
 use super::text_cache::TextLatentCache;
+use crate::audio::MUQ_SAMPLE_RATE_HZ;
+use crate::heads::key::KeyReadout;
 use crate::heads::text_query::TextQueries;
-use crate::heads::zero_shot::{HeadKind, Vocabulary, ZeroShotHead};
+use crate::heads::zero_shot::{HeadKind, ZeroShotHead};
 use crate::{Error, Result};
 
 /// Where the model and its side files come from.
@@ -24,6 +31,8 @@ pub struct ModelOptions {
     pub device: DeviceChoice,
     /// Values kept per text-query history (0: the default).
     pub history_len: usize,
+    /// Folder of probe heads loaded besides `<model dir>/heads/` (`None`: only those).
+    pub heads_dir: Option<PathBuf>,
 }
 
 /// Why no model could be used, with what the user can do.
@@ -71,6 +80,11 @@ pub struct WindowOutput {
     pub queries: Vec<QueryReadout>,
     /// The window's unit-norm audio latent.
     pub audio_latent: Vec<f32>,
+    /// Readouts of the probe heads (finite ones only), in task order.
+    pub probes: Vec<ProbeReadout>,
+    /// The key from the selected probe key head (see [`Session::set_key_head`]), smoothed
+    /// over the windows so far; `None` when no key head is active.
+    pub probe_key: Option<KeyReadout>,
 }
 
 /// A model plus heads.
@@ -81,6 +95,22 @@ pub struct Session {
     genres: ZeroShotHead,
     queries: TextQueries,
     device: String,
+    /// The model folder (`None` for injected models).
+    model_dir: Option<PathBuf>,
+    model_name: String,
+    model_size_bytes: u64,
+    /// Vocabulary folder of the zero-shot heads in use.
+    labels_dir: Option<PathBuf>,
+    heads_dir: Option<PathBuf>,
+    probes: ProbeSet,
+    /// The requested key head's task, and its tracker when the head is usable.
+    key_head: Option<String>,
+    key_tracker: Option<ProbeKeyTracker>,
+    /// Stream index of the end of the previous window (for the key tracker's time step).
+    last_end_sample: Option<u64>,
+    head_messages: Vec<String>,
+    labels_message: Option<String>,
+    key_message: Option<String>,
 }
 
 impl Session {
@@ -101,13 +131,25 @@ impl Session {
         }
         };
         let model = MulanWindowModel::load(&dir, &device).map_err(fail)?;
-        Self::with_model(Box::new(model), device_name, options, |f, what| {
+        let model_size_bytes = std::fs::metadata(model.weights_path()).map_or(0, |m| m.len());
+        let mut session = Self::with_model(Box::new(model), device_name, options, |f, what| {
             progress(0.3 + 0.7 * f, what)
         })
-        .map_err(fail)
+        .map_err(fail)?;
+        session.model_name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        session.model_size_bytes = model_size_bytes;
+        session.model_dir = Some(dir);
+        session.reload_heads();
+        Ok(session)
     }
 
-    /// Builds the heads around an already loaded model (tests inject models this way).
+    /// Builds the heads around an already loaded model (tests inject models this way). Probe
+    /// heads come from `options.heads_dir` only (there is no model folder). A vocabulary folder
+    /// that cannot be read falls back to the built-in vocabularies (see
+    /// [`Self::settings_messages`]).
     pub fn with_model(
         mut model: Box<dyn WindowModel>,
         device: String,
@@ -115,53 +157,80 @@ impl Session {
         mut progress: impl FnMut(f32, &str),
     ) -> Result<Self> {
         let mut cache = TextLatentCache::open(options.cache_dir.as_deref(), model.identity());
-        let instruments_vocab =
-            Vocabulary::load(HeadKind::Instruments, options.labels_dir.as_deref())?;
-        let genres_vocab = Vocabulary::load(HeadKind::Genres, options.labels_dir.as_deref())?;
-        let total = (instruments_vocab.labels.len() + genres_vocab.labels.len()).max(1);
-        let mut heads = Vec::with_capacity(2);
-        for (kind, vocab, offset) in [
-            (HeadKind::Instruments, &instruments_vocab, 0),
-            (
-                HeadKind::Genres,
-                &genres_vocab,
-                instruments_vocab.labels.len(),
-            ),
-        ] {
-            let head = ZeroShotHead::build(
-                kind,
-                vocab,
-                |text| Ok(cache.get(model.as_mut(), text)?.latent),
-                |done, _| {
-                    progress(
-                        (offset + done) as f32 / total as f32,
-                        "encoding label texts",
-                    )
-                },
-            )?;
-            heads.push(head);
-        }
+        let (mut labels_dir, mut labels_message) = (options.labels_dir.clone(), None);
+        let built = settings::build_zero_shot(
+            model.as_mut(),
+            &mut cache,
+            labels_dir.as_deref(),
+            &mut progress,
+        );
+        let (instruments, genres) = match (built, &labels_dir) {
+            (Ok(heads), _) => heads,
+            (Err(e), Some(dir)) => {
+                labels_message = Some(format!(
+                    "vocabulary folder {}: {e}; using the built-in labels",
+                    dir.display()
+                ));
+                labels_dir = None;
+                settings::build_zero_shot(model.as_mut(), &mut cache, None, &mut progress)?
+            }
+            (Err(e), None) => return Err(e),
+        };
         // A cache that cannot be written only costs time at the next load.
         let _ = cache.save();
-        let genres = heads
-            .pop()
-            .ok_or_else(|| Error::Other("genre head missing".into()))?;
-        let instruments = heads
-            .pop()
-            .ok_or_else(|| Error::Other("instrument head missing".into()))?;
         let history_len = if options.history_len == 0 {
             crate::heads::text_query::DEFAULT_HISTORY_LEN
         } else {
             options.history_len
         };
-        Ok(Self {
+        let mut session = Self {
             model,
             cache,
             instruments,
             genres,
             queries: TextQueries::new(history_len),
             device,
-        })
+            model_dir: None,
+            model_name: String::new(),
+            model_size_bytes: 0,
+            labels_dir,
+            heads_dir: options.heads_dir.clone(),
+            probes: ProbeSet::default(),
+            key_head: None,
+            key_tracker: None,
+            last_end_sample: None,
+            head_messages: Vec::new(),
+            labels_message,
+            key_message: None,
+        };
+        session.reload_heads();
+        Ok(session)
+    }
+
+    /// Loads the probe heads again from `<model dir>/heads/` and the heads folder, and checks
+    /// the key head again.
+    fn reload_heads(&mut self) {
+        let dirs = head_folders(self.model_dir.as_deref(), self.heads_dir.as_deref());
+        let (probes, messages) = ProbeSet::load(&dirs, self.model.probe_identity());
+        self.probes = probes;
+        self.head_messages = messages;
+        let key_head = self.key_head.take();
+        self.set_key_head(key_head.as_deref());
+    }
+
+    /// Folder name of the loaded model (empty for injected models).
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
+    /// Size of the model's weights file in bytes (0 for injected models).
+    pub fn model_size_bytes(&self) -> u64 {
+        self.model_size_bytes
+    }
+
+    /// The loaded probe heads.
+    pub fn probes(&self) -> &ProbeSet {
+        &self.probes
     }
 
     /// Description of the compute device.
@@ -194,15 +263,24 @@ impl Session {
         ))
     }
 
-    /// Forgets the streaming encoder's cache (the next window starts a new stream).
+    /// Forgets the streaming encoder's cache and the probe key's history (the next window
+    /// starts a new stream).
     pub fn reset_stream(&mut self) {
         self.model.reset_stream();
+        self.last_end_sample = None;
+        if let Some(tracker) = &mut self.key_tracker {
+            tracker.reset();
+        }
     }
 
-    /// Runs one 24 kHz window starting at stream sample `start_sample`. Errors (leaving the
-    /// query histories unchanged) when the model fails or gives a non-finite latent.
+    /// Runs one 24 kHz window starting at stream sample `start_sample`: one forward pass
+    /// gives the latent and the hidden states the probe heads need. Errors (leaving the query
+    /// histories unchanged) when the model fails or gives a non-finite latent.
     pub fn analyse(&mut self, window: &[f32], start_sample: u64) -> Result<WindowOutput> {
-        let audio_latent = self.model.audio_latent(window, start_sample)?;
+        let features = self
+            .model
+            .window_features(window, start_sample, self.probes.layers())?;
+        let audio_latent = features.latent.clone();
         if audio_latent.is_empty() || audio_latent.iter().any(|x| !x.is_finite()) {
             return Err(Error::Other(
                 "the model produced a non-finite audio latent".into(),
@@ -215,11 +293,30 @@ impl Session {
         self.queries.score(&audio_latent)?;
         let mut queries = Vec::new();
         self.queries.fill(&mut queries);
+        let probe_outputs = self.probes.run(&features);
+        let end_sample = start_sample + window.len() as u64;
+        let dt_samples = match self.last_end_sample {
+            Some(prev) if end_sample > prev => end_sample - prev,
+            _ => window.len() as u64,
+        };
+        self.last_end_sample = Some(end_sample);
+        let probe_key = self.key_tracker.as_mut().map(|tracker| {
+            if let Some((_, probs)) = probe_outputs
+                .probabilities
+                .iter()
+                .find(|(task, _)| task == tracker.task())
+            {
+                tracker.update(probs, dt_samples as f32 / MUQ_SAMPLE_RATE_HZ as f32);
+            }
+            tracker.readout()
+        });
         Ok(WindowOutput {
             instruments,
             genres,
             queries,
             audio_latent,
+            probes: probe_outputs.readouts,
+            probe_key,
         })
     }
 }

@@ -123,9 +123,18 @@ pub struct WindowFront {
 }
 
 impl WindowFront {
-    /// A front end for host audio at `sample_rate_hz` (8–192 kHz). Allocates the resampler and
-    /// the key estimator.
+    /// A front end for host audio at `sample_rate_hz` (8–192 kHz) with the default key
+    /// estimator. Allocates the resampler and the key estimator.
     pub fn new(plan: WindowPlan, sample_rate_hz: f32) -> Result<Self> {
+        Self::with_key_config(plan, sample_rate_hz, KeyConfig::default())
+    }
+
+    /// Like [`Self::new`] with the key estimator configured by `key_config`.
+    pub fn with_key_config(
+        plan: WindowPlan,
+        sample_rate_hz: f32,
+        key_config: KeyConfig,
+    ) -> Result<Self> {
         let (lo, hi) = SAMPLE_RATE_RANGE_HZ;
         if !(sample_rate_hz.is_finite() && (lo..=hi).contains(&sample_rate_hz)) {
             return Err(Error::Audio(format!(
@@ -147,7 +156,7 @@ impl WindowFront {
             num_samples_24k: 0,
             next_end: plan.window_samples as u64,
             provisional_done: plan.provisional_samples == 0,
-            key: KeyEstimator::new(KeyConfig::default(), MUQ_SAMPLE_RATE_HZ as f32)?,
+            key: KeyEstimator::new(key_config, MUQ_SAMPLE_RATE_HZ as f32)?,
             num_non_finite: 0,
         })
     }
@@ -171,6 +180,13 @@ impl WindowFront {
     /// The current key readout.
     pub fn key(&self) -> KeyReadout {
         self.key.estimate()
+    }
+
+    /// Replaces the key estimator with one configured by `key_config` (the key starts over);
+    /// on error the old one stays.
+    pub fn set_key_config(&mut self, key_config: KeyConfig) -> Result<()> {
+        self.key = KeyEstimator::new(key_config, MUQ_SAMPLE_RATE_HZ as f32)?;
+        Ok(())
     }
 
     /// Non-finite input samples replaced by 0 so far.

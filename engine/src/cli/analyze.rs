@@ -50,6 +50,9 @@ pub struct AnalyzeArgs {
     /// Folder with instruments.txt / genres.txt overriding the built-in vocabularies.
     #[arg(long)]
     pub labels_dir: Option<PathBuf>,
+    /// Folder of probe heads (`muq probe train` outputs) run besides `<model>/heads/`.
+    #[arg(long)]
+    pub heads_dir: Option<PathBuf>,
     /// Run on the CPU even when a GPU backend is compiled in.
     #[arg(long)]
     pub cpu: bool,
@@ -142,6 +145,7 @@ fn load_session(args: &AnalyzeArgs) -> Result<Option<Session>> {
             DeviceChoice::Auto
         },
         history_len: 0,
+        heads_dir: args.heads_dir.clone(),
     };
     let session = Session::load(&options, |_, _| {})
         .map_err(|p| anyhow::anyhow!("{} ({})", p.message, p.hint))?;
@@ -150,6 +154,16 @@ fn load_session(args: &AnalyzeArgs) -> Result<Option<Session>> {
         session.model_identity(),
         session.device()
     );
+    for probe in session.probes().heads() {
+        eprintln!(
+            "probe head: {} ({})",
+            probe.head.meta.task,
+            probe.folder.display()
+        );
+    }
+    for message in session.settings_messages() {
+        eprintln!("note: {message}");
+    }
     Ok(Some(session))
 }
 
@@ -298,6 +312,9 @@ fn window_line(
                 .map(|q| (q.text.clone(), q.similarity))
                 .collect();
             line["model"] = report::model_json(&out.instruments, &out.genres, &queries);
+            if !session.probes().is_empty() {
+                line["model"]["probes"] = report::probes_json(&out.probes);
+            }
         }
         Err(e) => totals.error = Some(anyhow::Error::new(e).context("running the model")),
     }

@@ -1,21 +1,24 @@
 //! `muq probe train|eval`: train a probe head on pooled MuQ features of labelled audio, or
-//! score a saved head on a labelled test set.
+//! score a saved head on a labelled test set. `--model` may be a MuQ folder or a MuQ-MuLan
+//! folder (then its inner MuQ: the weights the live pipeline runs the heads on); `--unit`
+//! makes one example per file or per live-length window.
 
-use std::path::{Path, PathBuf};
+mod examples;
 
-use anyhow::{Context, Result, bail};
-use candle_core::Device;
+use std::path::PathBuf;
+
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::analysis::probe_key::key_labels;
+use crate::heads::key::{Key, MirexTally};
 use crate::heads::probe::labels::{LabelSet, task_kind_of};
 use crate::heads::probe::metrics::{decide, evaluate};
 use crate::heads::probe::train::{Dataset, EpochReport};
 use crate::heads::probe::{
-    FeatureExtractor, HeadKind, LabelledFile, ModelIdentity, Pooling, ProbeHead, TaskKind,
-    TrainOptions, read_labels, train_head,
+    FeatureExtractor, HeadKind, Pooling, ProbeHead, TaskKind, TrainOptions, read_labels, train_head,
 };
-use crate::models::muq::Muq;
+use examples::{Unit, extract, load_model};
 
 /// Folder (inside the output or head folder) holding cached features.
 const CACHE_DIR: &str = "feature_cache";
@@ -49,9 +52,16 @@ pub struct TrainArgs {
     /// Folder the CSV's file paths are relative to.
     #[arg(long)]
     pub audio_root: PathBuf,
-    /// MuQ model folder.
+    /// MuQ folder, or MuQ-MuLan folder (its inner MuQ, as the live pipeline runs it).
     #[arg(long)]
     pub model: PathBuf,
+    /// One example per `file`, or per `window` of --window-s (labelled with its file's label;
+    /// the validation split still holds out whole files).
+    #[arg(long, default_value = "file")]
+    pub unit: String,
+    /// Window length in seconds for `--unit window` (the live default is 10 s).
+    #[arg(long, default_value_t = 10.0)]
+    pub window_s: f32,
     /// Hidden state index 0..=depth (default: the last).
     #[arg(long)]
     pub layer: Option<usize>,
@@ -90,9 +100,15 @@ pub struct EvalArgs {
     /// Folder the CSV's file paths are relative to.
     #[arg(long)]
     pub audio_root: PathBuf,
-    /// MuQ model folder (must be the one the head was trained on).
+    /// MuQ or MuQ-MuLan folder (must be the one the head was trained on).
     #[arg(long)]
     pub model: PathBuf,
+    /// One example per `file`, or per `window` of --window-s.
+    #[arg(long, default_value = "file")]
+    pub unit: String,
+    /// Window length in seconds for `--unit window`.
+    #[arg(long, default_value_t = 10.0)]
+    pub window_s: f32,
     /// Hidden state to read; refused unless it is the head's own (default: the head's).
     #[arg(long)]
     pub layer: Option<usize>,
@@ -106,31 +122,11 @@ pub fn run(args: ProbeArgs) -> Result<()> {
     }
 }
 
-fn load_model(dir: &Path) -> Result<(Muq, ModelIdentity)> {
-    let model = Muq::load(dir, &Device::Cpu)
-        .with_context(|| format!("loading MuQ from {}", dir.display()))?;
-    let identity = ModelIdentity::of_dir(dir, &model)?;
-    Ok((model, identity))
-}
-
-fn extract(
-    extractor: &FeatureExtractor,
-    rows: &[LabelledFile],
-    audio_root: &Path,
-) -> Result<Vec<Vec<f32>>> {
-    let bar = ProgressBar::new(rows.len() as u64);
-    if let Ok(style) = ProgressStyle::with_template("features {bar:30} {pos}/{len} files") {
-        bar.set_style(style);
-    }
-    let features = extractor.features_of_rows(rows, audio_root, |_| bar.inc(1));
-    bar.finish_and_clear();
-    Ok(features?)
-}
-
 fn run_train(args: TrainArgs) -> Result<()> {
     let rows = read_labels(&args.labels)?;
     let label_set = LabelSet::from_rows(&rows);
     let task_kind = task_kind_of(&rows);
+    let unit = Unit::parse(&args.unit, args.window_s)?;
     let (model, identity) = load_model(&args.model)?;
     let layer = args.layer.unwrap_or(identity.encoder_depth);
     let pooling = Pooling::parse(&args.pool)?;
@@ -141,9 +137,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         pooling,
         Some(args.out.join(CACHE_DIR)),
     )?;
-    let features = extract(&extractor, &rows, &args.audio_root)?;
-    let targets = targets_of(&rows, &label_set)?;
-    let keys: Vec<String> = rows.iter().map(|r| r.file.display().to_string()).collect();
+    let examples = extract(&extractor, &rows, &label_set, &args.audio_root, unit)?;
     let mut opts = TrainOptions::new(&args.task, layer);
     opts.pooling = pooling;
     opts.head = HeadKind::parse(&args.head)?;
@@ -152,9 +146,9 @@ fn run_train(args: TrainArgs) -> Result<()> {
     opts.patience_epochs = args.patience.max(1);
     opts.learning_rate = args.lr;
     let data = Dataset {
-        features: &features,
-        targets: &targets,
-        keys: &keys,
+        features: &examples.features,
+        targets: &examples.targets,
+        keys: &examples.keys,
         labels: &label_set.names,
         task_kind,
     };
@@ -164,9 +158,11 @@ fn run_train(args: TrainArgs) -> Result<()> {
         "multi-class"
     };
     println!(
-        "{}: {} files, {} classes ({kind_name}), layer {layer}, {} pooling",
+        "{}: {} files, {} {}, {} classes ({kind_name}), layer {layer}, {} pooling",
         args.task,
         rows.len(),
+        examples.features.len(),
+        unit.plural(),
         label_set.names.len(),
         pooling.name()
     );
@@ -182,11 +178,12 @@ fn run_train(args: TrainArgs) -> Result<()> {
     })?;
     report.head.save(&args.out)?;
     println!(
-        "best epoch {}: validation accuracy {:.3} (loss {:.4}) on {} held-out files ({} trained); saved {}",
+        "best epoch {}: validation accuracy {:.3} (loss {:.4}) on {} held-out {} ({} trained); saved {}",
         report.best_epoch,
         report.val_accuracy,
         report.val_loss.max(0.0),
         report.val_idx.len(),
+        unit.plural(),
         report.train_idx.len(),
         args.out.display()
     );
@@ -195,6 +192,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
 
 fn run_eval(args: EvalArgs) -> Result<()> {
     let head = ProbeHead::load(&args.head)?;
+    let unit = Unit::parse(&args.unit, args.window_s)?;
     let (model, identity) = load_model(&args.model)?;
     let layer = args.layer.unwrap_or(head.meta.layer);
     head.ensure_compatible(&identity, layer)?;
@@ -202,7 +200,6 @@ fn run_eval(args: EvalArgs) -> Result<()> {
     let label_set = LabelSet {
         names: head.meta.labels.clone(),
     };
-    let targets = targets_of(&rows, &label_set)?;
     let extractor = FeatureExtractor::new(
         &model,
         identity,
@@ -210,27 +207,41 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         head.meta.pooling,
         Some(args.head.join(CACHE_DIR)),
     )?;
-    let features = extract(&extractor, &rows, &args.audio_root)?;
-    let probs = head.predict(&features)?;
-    let eval = evaluate(
-        &targets,
-        &decide(&probs, head.meta.task_kind),
-        label_set.names.len(),
+    let examples = extract(&extractor, &rows, &label_set, &args.audio_root, unit)?;
+    let probs = head.predict(&examples.features)?;
+    let predicted = decide(&probs, head.meta.task_kind);
+    let eval = evaluate(&examples.targets, &predicted, label_set.names.len());
+    println!(
+        "{}: {} files, {} {}",
+        head.meta.task,
+        rows.len(),
+        examples.features.len(),
+        unit.plural()
     );
-    println!("{}: {} files", head.meta.task, rows.len());
     print!("{}", eval.render(&label_set.names));
+    if let Some(line) = mirex_line(&head, &examples.targets, &probs) {
+        println!("{line}");
+    }
     Ok(())
 }
 
-fn targets_of(rows: &[LabelledFile], labels: &LabelSet) -> Result<Vec<Vec<usize>>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let idx: crate::error::Result<Vec<usize>> =
-            row.labels.iter().map(|l| labels.index_of(l)).collect();
-        match idx {
-            Ok(idx) => out.push(idx),
-            Err(e) => bail!("{}: {e}", row.file.display()),
-        }
+/// For a key task (every label a key name, one label per example): the MIREX weighted score
+/// of the arg-max key against the labelled key, with the count per relation.
+fn mirex_line(head: &ProbeHead, targets: &[Vec<usize>], probs: &[Vec<f32>]) -> Option<String> {
+    let keys: Vec<Key> = key_labels(&head.meta.labels).ok()?;
+    if head.meta.task_kind != TaskKind::MultiClass {
+        return None;
     }
-    Ok(out)
+    let mut tally = MirexTally::default();
+    for (target, row) in targets.iter().zip(probs) {
+        let reference = keys[*target.first()?];
+        let best = (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b]));
+        tally.add(best.map(|idx| keys[idx]), reference);
+    }
+    let [correct, fifth, relative, parallel, other] = tally.num_by_relation;
+    Some(format!(
+        "MIREX weighted score: {:.3} over {} (correct {correct}, fifth {fifth}, relative {relative}, parallel {parallel}, other {other})",
+        tally.score(),
+        tally.num_items()
+    ))
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::analysis::LabelScore;
+use crate::analysis::{LabelScore, ProbeReadout};
 use crate::heads::key::KeyReadout;
 
 /// The summary CSV header (exactly as specified).
@@ -39,6 +39,22 @@ pub fn model_json(
         "genres": labels_json(genres),
         "queries": queries.iter().map(|(t, s)| json!({ "text": t, "similarity": s })).collect::<Vec<_>>(),
     })
+}
+
+/// Probe head readouts of one window for a JSON line.
+pub fn probes_json(probes: &[ProbeReadout]) -> Value {
+    Value::Array(
+        probes
+            .iter()
+            .map(|p| {
+                json!({
+                    "task": p.task,
+                    "multi_label": p.multi_label,
+                    "top": p.top.iter().map(|l| json!({ "label": l.label, "score": l.score })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).

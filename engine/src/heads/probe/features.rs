@@ -135,12 +135,48 @@ impl<'a> FeatureExtractor<'a> {
                 2 * spt
             )));
         }
-        let states = Tensor::cat(&states, 0)?.to_device(&Device::Cpu)?;
-        let mut pooled = states.mean(0)?.to_vec1::<f32>()?;
-        if self.pooling == Pooling::Meanmax {
-            pooled.extend(states.max(0)?.to_vec1::<f32>()?);
+        let states = Tensor::cat(&states, 0)?;
+        Ok(PooledState::of(&states)?.features(self.pooling))
+    }
+
+    /// Pooled features of each window of a file (see [`window_spans`]), from the cache when
+    /// present: one example per window, for `--unit window`.
+    pub fn window_features_of_file(
+        &self,
+        path: &Path,
+        window_samples: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let cache_path = self
+            .cache_path(path)?
+            .map(|p| p.with_extension(format!("w{window_samples}.{CACHE_EXT}")));
+        let num_features = self.num_features();
+        if let Some(cache_path) = &cache_path
+            && let Some(cached) = read_cache_rows(cache_path, num_features)
+        {
+            return Ok(cached);
         }
-        Ok(pooled)
+        let audio = load_mono_24k(path)?;
+        let spt = self.model.config().samples_per_token();
+        let spans = window_spans(audio.samples.len(), window_samples, spt);
+        if spans.is_empty() {
+            return Err(Error::Probe(format!(
+                "{}: audio too short for MuQ ({} samples at 24 kHz; at least {} needed)",
+                path.display(),
+                audio.samples.len(),
+                2 * spt
+            )));
+        }
+        let mut rows = Vec::with_capacity(spans.len());
+        for (start, len) in spans {
+            let row = self
+                .features_of_samples(&audio.samples[start..start + len])
+                .map_err(|e| Error::Probe(format!("{}: {e}", path.display())))?;
+            rows.push(row);
+        }
+        if let Some(cache_path) = &cache_path {
+            write_cache(cache_path, &rows.concat())?;
+        }
+        Ok(rows)
     }
 
     /// Features of every row of a labels file, paths taken relative to `audio_root` unless
@@ -188,6 +224,83 @@ impl<'a> FeatureExtractor<'a> {
     }
 }
 
+/// Time-mean and time-max of one hidden state: the two poolings a head may use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PooledState {
+    /// Mean over tokens (D values).
+    pub mean: Vec<f32>,
+    /// Max over tokens (D values).
+    pub max: Vec<f32>,
+}
+
+impl PooledState {
+    /// Pools a hidden state `(T, D)` or `(1, T, D)` over time (on the CPU).
+    pub fn of(state: &Tensor) -> Result<Self> {
+        let state = match state.rank() {
+            3 => state.squeeze(0)?,
+            2 => state.clone(),
+            rank => {
+                return Err(Error::Probe(format!(
+                    "hidden state of rank {rank}, expected (T, D) or (1, T, D)"
+                )));
+            }
+        };
+        let state = state.to_device(&Device::Cpu)?;
+        Ok(Self {
+            mean: state.mean(0)?.to_vec1::<f32>()?,
+            max: state.max(0)?.to_vec1::<f32>()?,
+        })
+    }
+
+    /// The feature vector of `pooling`: the mean, or mean ‖ max.
+    pub fn features(&self, pooling: Pooling) -> Vec<f32> {
+        match pooling {
+            Pooling::Mean => self.mean.clone(),
+            Pooling::Meanmax => [self.mean.as_slice(), self.max.as_slice()].concat(),
+        }
+    }
+}
+
+/// `(start, len)` of the consecutive, non-overlapping windows of `window_samples` (rounded
+/// down to the token grid) in audio of `num_samples`; audio shorter than one window gives one
+/// span of its token-grid length; nothing when that is under two tokens.
+pub fn window_spans(
+    num_samples: usize,
+    window_samples: usize,
+    samples_per_token: usize,
+) -> Vec<(usize, usize)> {
+    let spt = samples_per_token.max(1);
+    let window = (window_samples / spt).max(2) * spt;
+    if num_samples < window {
+        let len = num_samples / spt * spt;
+        return if len >= 2 * spt {
+            vec![(0, len)]
+        } else {
+            Vec::new()
+        };
+    }
+    (0..num_samples / window)
+        .map(|i| (i * window, window))
+        .collect()
+}
+
+/// Rows of `num_features` finite values (at least one row), or `None` (missing or corrupt).
+fn read_cache_rows(path: &Path, num_features: usize) -> Option<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(path).ok()?;
+    let row_bytes = num_features * 4;
+    if row_bytes == 0 || bytes.is_empty() || bytes.len() % row_bytes != 0 {
+        return None;
+    }
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if !values.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    Some(values.chunks(num_features).map(<[f32]>::to_vec).collect())
+}
+
 /// A cache entry of exactly `num_features` finite values, or `None` (missing or corrupt).
 fn read_cache(path: &Path, num_features: usize) -> Option<Vec<f32>> {
     let bytes = std::fs::read(path).ok()?;
@@ -207,4 +320,25 @@ fn write_cache(path: &Path, values: &[f32]) -> Result<()> {
     }
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_tile_the_audio_on_the_token_grid() {
+        assert_eq!(
+            window_spans(100_000, 48_000, 960),
+            vec![(0, 48_000), (48_000, 48_000)]
+        );
+        // Shorter than a window: one span of its token-grid length; too short: none.
+        assert_eq!(window_spans(30_000, 48_000, 960), vec![(0, 29_760)]);
+        assert!(window_spans(1_000, 48_000, 960).is_empty());
+        // A window that is not on the grid is rounded down to it.
+        assert_eq!(
+            window_spans(5_000, 2_000, 960),
+            vec![(0, 1_920), (1_920, 1_920)]
+        );
+    }
 }

@@ -88,7 +88,8 @@ pub struct TrainReport {
 }
 
 /// Labelled features: `features[i]` has labels `targets[i]` (class indices into `labels`);
-/// `keys[i]` (e.g. the file path) decides the deterministic split.
+/// `keys[i]` (the file path) decides the deterministic split; rows sharing a key (the windows
+/// of one file) always land on the same side.
 pub struct Dataset<'a> {
     /// Pooled features, all the same length.
     pub features: &'a [Vec<f32>],
@@ -102,8 +103,9 @@ pub struct Dataset<'a> {
     pub task_kind: TaskKind,
 }
 
-/// Stratified split by each row's first label: per class, rows ordered by the hash of their
-/// key, `round(n·fraction)` of them (at least one when the class has two or more) held out.
+/// Stratified split by each row's first label, keeping every row of one key (file) on the
+/// same side: per class, the class's keys ordered by their hash, `round(n·fraction)` of them
+/// (at least one when the class has two or more keys) held out with all their rows.
 pub fn split_indices(
     targets: &[Vec<usize>],
     keys: &[String],
@@ -112,17 +114,26 @@ pub fn split_indices(
 ) -> (Vec<usize>, Vec<usize>) {
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for class_idx in 0..num_classes {
-        let mut rows: Vec<usize> = (0..targets.len())
+        let rows: Vec<usize> = (0..targets.len())
             .filter(|&i| targets[i].first() == Some(&class_idx))
             .collect();
-        rows.sort_by_key(|&i| (fnv1a(keys[i].as_bytes()), i));
-        let num_val = if rows.len() >= 2 {
-            ((rows.len() as f64 * val_fraction).round() as usize).clamp(1, rows.len() - 1)
+        let mut class_keys: Vec<&str> = rows.iter().map(|&i| keys[i].as_str()).collect();
+        class_keys.sort_by_key(|k| (fnv1a(k.as_bytes()), *k));
+        class_keys.dedup();
+        let num_val = if class_keys.len() >= 2 {
+            ((class_keys.len() as f64 * val_fraction).round() as usize)
+                .clamp(1, class_keys.len() - 1)
         } else {
             0
         };
-        val.extend_from_slice(&rows[..num_val]);
-        train.extend_from_slice(&rows[num_val..]);
+        let val_keys = &class_keys[..num_val];
+        for &i in &rows {
+            if val_keys.contains(&keys[i].as_str()) {
+                val.push(i);
+            } else {
+                train.push(i);
+            }
+        }
     }
     train.sort_unstable();
     val.sort_unstable();
@@ -394,5 +405,33 @@ impl BalancedLoss {
                 (pos + neg)?.mean_all()?
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_of_one_file_stay_on_one_side_of_the_split() {
+        // 6 files per class, 3 windows each.
+        let (mut targets, mut keys) = (Vec::new(), Vec::new());
+        for file_idx in 0..12 {
+            for _ in 0..3 {
+                targets.push(vec![file_idx % 2]);
+                keys.push(format!("f{file_idx}.wav"));
+            }
+        }
+        let (train, val) = split_indices(&targets, &keys, 2, 0.2);
+        assert_eq!(train.len() + val.len(), 36);
+        for &v in &val {
+            assert!(
+                train.iter().all(|&t| keys[t] != keys[v]),
+                "{} leaked",
+                keys[v]
+            );
+        }
+        // round(6 · 0.2) = 1 file per class held out, with all its windows.
+        assert_eq!(val.len(), 2 * 3);
     }
 }

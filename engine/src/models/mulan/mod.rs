@@ -91,6 +91,23 @@ impl MuqMulan {
         })
     }
 
+    /// Loads only the inner MuQ of a MuQ-MuLan checkpoint (the audio tower's encoder, keys
+    /// `mulan.audio.model.*`): the same weights the live pipeline runs, without the text tower.
+    /// What `muq probe` trains on when given a MuQ-MuLan folder.
+    pub fn load_inner_muq(files: &MulanFiles, device: &Device) -> Result<crate::models::muq::Muq> {
+        let muq_cfg = match &files.muq_config {
+            Some(p) => MuqConfig::from_file(p)?,
+            None => MuqConfig::muq_large_msd_iter(),
+        };
+        let vb = crate::load::open_checkpoint(&files.weights, device)?;
+        crate::models::muq::Muq::new(&muq_cfg, vb.pp("mulan.audio.model")).map_err(|e| {
+            Error::Checkpoint {
+                path: files.weights.clone(),
+                msg: e.to_string(),
+            }
+        })
+    }
+
     /// Builds the model from configs, a tokenizer and the checkpoint root `vb` (keys `mulan.*`).
     pub fn new(
         cfg: MulanConfig,
