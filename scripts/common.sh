@@ -6,7 +6,7 @@
 BUILD_PACKAGES=(gcc libc6-dev pkg-config libx11-dev libx11-xcb-dev libxcb1-dev libgl-dev
     libasound2-dev libjack-jackd2-dev)
 # Extra packages for the test suite: headless X server + software GL, screenshots, Python venv.
-TEST_PACKAGES=(xvfb libgl1-mesa-dri x11-apps imagemagick python3-venv)
+TEST_PACKAGES=(xvfb libgl1-mesa-dri x11-apps imagemagick xdotool python3-venv)
 
 # ensure_apt_packages PKG...: installs the missing ones with apt-get when root; otherwise prints
 # the exact sudo command and exits 1. On systems without dpkg it only warns.

@@ -1,15 +1,23 @@
-//! The egui editor: key, instrument, genre and text-query readouts over the worker's
-//! [`EngineSnapshot`], model setup, settings and a status line. It never waits for the worker:
-//! it reads the newest snapshot from a triple buffer and sends commands through a bounded queue.
+//! The egui editor: key, instrument, genre, probe-head and text-query readouts over the
+//! worker's [`EngineSnapshot`], model setup, settings and a status line. It never waits for the
+//! worker: it reads the newest snapshot from a triple buffer and sends commands through a
+//! bounded queue. It draws only when woken: by a changed snapshot (the worker's publish hook),
+//! a parameter change or user input.
 
+mod actions;
 mod bars;
+mod engine_settings;
+mod folder_field;
 mod format;
+mod frame_record;
 mod history_plot;
+mod key_method;
 mod key_view;
 mod labels_view;
 mod link;
 mod model_setup;
 mod palette;
+mod probes_view;
 mod queries_view;
 mod query_list;
 mod readout_text;
@@ -19,19 +27,23 @@ mod status_line;
 #[cfg(test)]
 mod tests;
 
+pub use frame_record::FrameRecord;
 pub use link::EditorLink;
 
 use crate::params::MuqParams;
+use engine_settings::EngineSettings;
 use model_setup::{ModelAction, ModelSetup};
 use muq_engine::analysis::AnalysisPhase;
 use muq_engine::bridge::{Command, EngineSnapshot};
 use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::ResizeHint;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug_egui::resizable_window::ResizableWindow;
 use nice_plug_egui::{
     EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier, baseview,
     create_egui_editor,
 };
+use parking_lot::Mutex;
 use queries_view::QueryInput;
 use std::sync::Arc;
 
@@ -72,27 +84,30 @@ pub fn default_state() -> Arc<EguiEditorState> {
     EguiEditorState::from_size(LogicalSize::new(EDITOR_WIDTH, EDITOR_HEIGHT), 1.0)
 }
 
+/// What the plugin shares with its editor.
+pub struct EditorShared {
+    /// Parameters and persisted fields.
+    pub params: Arc<MuqParams>,
+    /// Snapshots from and commands to the current worker.
+    pub link: Arc<EditorLink>,
+    /// The window's size and zoom.
+    pub state: Arc<EguiEditorState>,
+    /// Wakes the editor when the worker publishes a changed snapshot.
+    pub repaint: RepaintNotifier,
+    /// Where the editor records what it drew.
+    pub record: Arc<Mutex<FrameRecord>>,
+}
+
 /// Builds the editor; called once by the wrapper when the plugin instance is created.
-pub fn create(
-    params: Arc<MuqParams>,
-    link: Arc<EditorLink>,
-    state: Arc<EguiEditorState>,
-    repaint: RepaintNotifier,
-) -> Option<EguiEditor<MuqEditor>> {
-    let model_setup = ModelSetup::new(params.model_dir.read().as_deref());
-    let app = MuqEditor {
-        params,
-        link,
-        gui_context: None,
-        snapshot: EngineSnapshot::default(),
-        last_command_error: None,
-        queries: Vec::new(),
-        query_input: QueryInput::default(),
-        model_setup,
-        queries_unsent: false,
-    };
-    let settings = EguiNiceSettings::new().with_tile("MuQ Live");
-    create_egui_editor(state, repaint, settings, app)
+pub fn create(shared: EditorShared) -> Option<EguiEditor<MuqEditor>> {
+    let app = MuqEditor::new(shared.params, shared.link, shared.record);
+    // Resizable by the host and by the corner grip (`ResizableWindow`), down to the minimum.
+    let resize_hint =
+        ResizeHint::resizable().with_min_logical_size(LogicalSize::new(MIN_WIDTH, MIN_HEIGHT));
+    let settings = EguiNiceSettings::new()
+        .with_tile("MuQ Live")
+        .with_resize_hint(resize_hint);
+    create_egui_editor(shared.state, shared.repaint, settings, app)
 }
 
 /// The editor app; lives on the GUI thread (behind nice-plug-egui's mutex).
@@ -116,9 +131,53 @@ pub struct MuqEditor {
     model_setup: ModelSetup,
     /// True when the last query list could not be sent; retried every frame.
     queries_unsent: bool,
+    /// Key method, vocabulary and heads folder widgets.
+    engine_settings: EngineSettings,
+    /// What the latest frame drew (shared with the plugin for tests).
+    record: Arc<Mutex<FrameRecord>>,
+    /// Titles of the cards drawn in the current frame.
+    cards: Vec<&'static str>,
+    /// The phase label's rectangle in the current frame.
+    phase_rect: egui::Rect,
+    /// The Settings header's rectangle in the current frame.
+    settings_rect: egui::Rect,
+    /// What the probe-heads card drew in the current frame.
+    probe_card: frame_record::ProbeCardRecord,
+    /// True from `build` until the first frame has applied the persisted window size; window
+    /// sizes reported before that are the default, not the user's, and are not persisted.
+    size_restore_pending: bool,
 }
 
 impl MuqEditor {
+    /// An editor over `params`, talking to the worker through `link`, recording its frames in
+    /// `record`.
+    pub fn new(
+        params: Arc<MuqParams>,
+        link: Arc<EditorLink>,
+        record: Arc<Mutex<FrameRecord>>,
+    ) -> Self {
+        let model_setup = ModelSetup::new(params.model_dir.read().as_deref());
+        let engine_settings = EngineSettings::new(&params);
+        Self {
+            params,
+            link,
+            gui_context: None,
+            snapshot: EngineSnapshot::default(),
+            last_command_error: None,
+            queries: Vec::new(),
+            query_input: QueryInput::default(),
+            model_setup,
+            queries_unsent: false,
+            engine_settings,
+            record,
+            cards: Vec::new(),
+            phase_rect: egui::Rect::NOTHING,
+            settings_rect: egui::Rect::NOTHING,
+            probe_card: frame_record::ProbeCardRecord::default(),
+            size_restore_pending: true,
+        }
+    }
+
     /// Sends `command`; false when no worker took it (the persisted fields still reach the
     /// next worker when the plugin is activated).
     fn send(&mut self, command: Command) -> bool {
@@ -128,34 +187,19 @@ impl MuqEditor {
         sent
     }
 
-    /// Persists the edited query list and sends it to the worker.
-    fn commit_queries(&mut self) {
-        self.params.text_queries.write().clone_from(&self.queries);
-        self.queries_unsent = !self.send(Command::SetTextQueries(self.queries.clone()));
-    }
-
-    fn apply_model_action(&mut self, action: ModelAction) {
-        let dir = match action {
-            ModelAction::SetDir(dir) => {
-                self.params.model_dir.write().clone_from(&dir);
-                dir
-            }
-            ModelAction::Rescan => self.params.model_dir.read().clone(),
-        };
-        self.send(Command::SetModelDir(dir));
-    }
-
-    fn header(&self, ui: &mut egui::Ui) {
+    fn header(&mut self, ui: &mut egui::Ui) {
         let readouts = &self.snapshot.readouts;
-        ui.horizontal(|ui| {
+        let phase_rect = ui.horizontal(|ui| {
             ui.heading(egui::RichText::new("MuQ Live").strong());
             ui.add_space(8.0);
             ui.label(
                 egui::RichText::new(readouts.phase.label())
                     .strong()
                     .color(status_line::phase_colour(ui, readouts.phase)),
-            );
+            )
+            .rect
         });
+        self.phase_rect = phase_rect.inner;
         ui.label(egui::RichText::new(readout_text::phase_detail(readouts)).weak());
         if readouts.phase == AnalysisPhase::Loading {
             ui.add(
@@ -165,15 +209,20 @@ impl MuqEditor {
         }
     }
 
-    /// Key, then the model's labels (or the model setup when there is no model).
+    /// Key, then the model's labels (or the model setup when there is no model), then the
+    /// probe heads when any are loaded.
     fn left_column(&mut self, ui: &mut egui::Ui) -> Option<ModelAction> {
         let readouts = &self.snapshot.readouts;
         card(ui, |ui| key_view::show(ui, &readouts.key));
+        self.cards.push("KEY");
         ui.add_space(6.0);
         if model_setup::needs_attention(readouts.phase) {
-            return card(ui, |ui| {
+            self.cards.push("MODEL SETUP");
+            let action = card(ui, |ui| {
                 model_setup::show(ui, &mut self.model_setup, readouts)
             });
+            self.probes_card(ui);
+            return action;
         }
         let waiting = "waiting for the first analysed window";
         let note = readout_text::labels_note(readouts);
@@ -200,16 +249,29 @@ impl MuqEditor {
                 waiting,
             );
         });
+        self.cards.extend(["INSTRUMENTS", "GENRE"]);
+        self.probes_card(ui);
         None
+    }
+
+    /// The probe heads' card, when any head is loaded.
+    fn probes_card(&mut self, ui: &mut egui::Ui) {
+        let probes = &self.snapshot.readouts.probes;
+        if !probes.is_empty() {
+            ui.add_space(6.0);
+            self.probe_card = card(ui, |ui| probes_view::show(ui, probes));
+            self.cards.push(probes_view::TITLE);
+        }
     }
 
     /// The header, status line and sections; returns the model-setup action, if any.
     fn panels(&mut self, ui: &mut egui::Ui) -> Option<ModelAction> {
         let mut model_action = None;
         egui::Panel::top("muq-header").show(ui, |ui| self.header(ui));
+        let status_items = status_line::items(&self.snapshot);
         egui::Panel::bottom("muq-status").show(ui, |ui| {
             ui.add_space(2.0);
-            status_line::show(ui, &self.snapshot);
+            status_line::show(ui, &status_items);
             if let Some(message) = self.last_command_error {
                 ui.colored_label(ui.visuals().warn_fg_color, message);
             }
@@ -224,6 +286,7 @@ impl MuqEditor {
                 };
                 ui.columns(2, |columns| {
                     model_action = self.left_column(&mut columns[0]);
+                    self.cards.push("TEXT QUERIES");
                     queries_changed = card(&mut columns[1], |ui| {
                         queries_view::show(
                             ui,
@@ -242,20 +305,72 @@ impl MuqEditor {
                 model_action = self.footer(ui).or(model_action.take());
             });
         });
+        self.record_frame(ui, &status_items);
         model_action
+    }
+
+    /// Stores what this frame drew in the shared frame record.
+    fn record_frame(&mut self, ui: &egui::Ui, status_items: &[status_line::StatusItem]) {
+        let readouts = &self.snapshot.readouts;
+        let colour = status_line::phase_colour(ui, readouts.phase);
+        let rect = self.phase_rect;
+        let settings = self.settings_rect;
+        let screen = ui.ctx().content_rect();
+        let mut record = self.record.lock();
+        record.num_frames += 1;
+        record.phase_label.clear();
+        record.phase_label.push_str(readouts.phase.label());
+        record.phase_detail = readout_text::phase_detail(readouts);
+        record.phase_colour = [colour.r(), colour.g(), colour.b()];
+        record.phase_rect = [rect.left(), rect.top(), rect.right(), rect.bottom()];
+        record.settings_rect = [
+            settings.left(),
+            settings.top(),
+            settings.right(),
+            settings.bottom(),
+        ];
+        record.pixels_per_point = ui.ctx().pixels_per_point();
+        record.screen_size = [screen.width(), screen.height()];
+        record.status_line = status_line::text(status_items);
+        record.key_source.clear();
+        if self.cards.contains(&"SETTINGS") {
+            record
+                .key_source
+                .push_str(engine_settings::key_source(readouts));
+        }
+        record.key_method =
+            key_method::KeyMethod::from_setting(self.params.key_method.read().as_deref()).label();
+        record.key_method_choices = key_method::choices(&readouts.probes)
+            .iter()
+            .map(key_method::KeyMethod::label)
+            .collect();
+        record.probe_card = std::mem::take(&mut self.probe_card);
+        record.cards.clear();
+        record.cards.extend(self.cards.drain(..).map(str::to_owned));
     }
 
     fn footer(&mut self, ui: &mut egui::Ui) -> Option<ModelAction> {
         let mut action = None;
-        egui::CollapsingHeader::new("Settings").show(ui, |ui| {
+        let mut settings_action = None;
+        let settings_section = egui::CollapsingHeader::new("Settings").show(ui, |ui| {
             if let Some(gui_context) = &self.gui_context {
                 settings::show(ui, &self.params, &gui_context.param_setter());
             }
+            ui.add_space(6.0);
+            settings_action =
+                engine_settings::show(ui, &mut self.engine_settings, &self.snapshot.readouts);
             if !model_setup::needs_attention(self.snapshot.readouts.phase) {
                 ui.add_space(6.0);
                 action = model_setup::show(ui, &mut self.model_setup, &self.snapshot.readouts);
             }
         });
+        self.settings_rect = settings_section.header_response.rect;
+        if settings_section.body_returned.is_some() {
+            self.cards.push("SETTINGS");
+        }
+        if let Some(settings_action) = settings_action {
+            self.apply_settings_action(settings_action);
+        }
         egui::CollapsingHeader::new("Engine details").show(ui, |ui| {
             if status::show(ui, &self.snapshot) {
                 self.send(Command::ResetCounters);
@@ -279,7 +394,17 @@ impl NiceEguiApp for MuqEditor {
         egui_ctx.set_visuals_of(egui::Theme::Dark, visuals);
         egui_ctx.set_theme(egui::Theme::Dark);
         self.gui_context = Some(gui_context);
+        // A restored project may have replaced the persisted settings since the last opening.
+        self.engine_settings = EngineSettings::new(&self.params);
+        self.model_setup = ModelSetup::new(self.params.model_dir.read().as_deref());
+        self.size_restore_pending = true;
         Ok(())
+    }
+
+    fn resized(&mut self, new_size: baseview::WindowSize) {
+        if !self.size_restore_pending {
+            self.remember_size(new_size.logical.width, new_size.logical.height);
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
@@ -287,6 +412,10 @@ impl NiceEguiApp for MuqEditor {
         self.queries.clone_from(&self.params.text_queries.read());
         if self.queries_unsent {
             self.queries_unsent = !self.send(Command::SetTextQueries(self.queries.clone()));
+        }
+        if self.size_restore_pending {
+            self.size_restore_pending = false;
+            self.restore_size(ui);
         }
         let min_size = egui::Vec2::new(MIN_WIDTH, MIN_HEIGHT);
         let model_action = ResizableWindow::new("muq-live-window")

@@ -1,16 +1,19 @@
 //! MuQ Live: a VST3/CLAP analyzer that passes audio through untouched and feeds a mono downmix to
 //! a per-instance analysis worker ([`muq_engine::worker`]), whose snapshots the editor shows.
 
+#[cfg(test)]
+mod activation_tests;
 pub mod editor;
 pub mod params;
 
-use editor::{EditorLink, MuqEditor};
+use editor::{EditorLink, FrameRecord, MuqEditor};
 use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer};
-use muq_engine::bridge::{self, AudioTap, Command};
-use muq_engine::worker::{self, Worker, WorkerSetup};
+use muq_engine::bridge::{self, AudioTap};
+use muq_engine::worker::{self, RestartingAnalyzer, Worker, WorkerSetup};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
 use params::MuqParams;
+use parking_lot::Mutex;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -31,6 +34,10 @@ pub struct MuqLive {
     repaint: RepaintNotifier,
     /// The editor window's size; shared with the editor.
     editor_state: Arc<EguiEditorState>,
+    /// What the editor drew in its latest frame (tests and diagnostics read it).
+    frame_record: Arc<Mutex<FrameRecord>>,
+    /// Options every activation builds its [`MuqAnalyzer`] with.
+    analyzer_options: AnalyzerOptions,
 }
 
 impl Default for MuqLive {
@@ -42,6 +49,8 @@ impl Default for MuqLive {
             editor_link: Arc::new(EditorLink::default()),
             repaint: RepaintNotifier::new(),
             editor_state: editor::default_state(),
+            frame_record: Arc::default(),
+            analyzer_options: AnalyzerOptions::new(),
         }
     }
 }
@@ -51,6 +60,15 @@ const STEREO: Option<NonZeroU32> = NonZeroU32::new(2);
 const MONO: Option<NonZeroU32> = NonZeroU32::new(1);
 
 impl MuqLive {
+    /// A plugin whose analyzer is built with `options` (tests inject a model folder, delays via
+    /// `before_window`, ...); [`Default`] uses [`AnalyzerOptions::new`].
+    #[doc(hidden)]
+    pub fn with_analyzer_options(options: AnalyzerOptions) -> Self {
+        let mut plugin = Self::default();
+        plugin.analyzer_options = options;
+        plugin
+    }
+
     /// Whether a worker thread is running (tests and diagnostics).
     pub fn is_worker_running(&self) -> bool {
         self.worker.as_ref().is_some_and(Worker::is_running)
@@ -59,6 +77,28 @@ impl MuqLive {
     /// The shared editor link (tests read snapshots through it).
     pub fn editor_link(&self) -> Arc<EditorLink> {
         Arc::clone(&self.editor_link)
+    }
+
+    /// The parameters and persisted fields (tests set them before activation).
+    pub fn params_arc(&self) -> Arc<MuqParams> {
+        Arc::clone(&self.params)
+    }
+
+    /// What the editor drew in its latest frame: phase, status line, where the phase label
+    /// sits. Updated by the editor on every frame it draws; the default until the first frame.
+    pub fn frame_record(&self) -> Arc<Mutex<FrameRecord>> {
+        Arc::clone(&self.frame_record)
+    }
+
+    /// Builds the editor without going through a wrapper (test hosts that wrap `MuqLive`).
+    pub fn build_editor(&self) -> Option<EguiEditor<MuqEditor>> {
+        editor::create(editor::EditorShared {
+            params: Arc::clone(&self.params),
+            link: Arc::clone(&self.editor_link),
+            state: Arc::clone(&self.editor_state),
+            repaint: self.repaint.clone(),
+            record: Arc::clone(&self.frame_record),
+        })
     }
 
     /// Stops the worker and drops the ring. Not real-time safe (joins a thread).
@@ -77,8 +117,12 @@ impl MuqLive {
         let (tap, feed) = bridge::new(capacity_samples)?;
         let repaint = self.repaint.clone();
         // The MuQ analysis: its inference thread starts idle and loads the model lazily, so
-        // activation stays fast; key detection runs even without weights.
-        let analyzer = MuqAnalyzer::new(AnalyzerOptions::new())?;
+        // activation stays fast; key detection runs even without weights. A panic inside it is
+        // caught and a fresh one is built (with back-off), replaying settings and commands.
+        let options = self.analyzer_options.clone();
+        let analyzer = RestartingAnalyzer::new(Box::new(move || {
+            Ok(Box::new(MuqAnalyzer::new(options.clone())?) as Box<dyn worker::Analyzer>)
+        }))?;
         let (worker, mut link) = worker::spawn(WorkerSetup {
             sample_rate_hz,
             feed,
@@ -87,11 +131,7 @@ impl MuqLive {
             on_publish: Some(Box::new(move || repaint.request_repaint())),
         })?;
         // The persisted fields (restored before activation) configure the new worker's analyzers.
-        let initial = [
-            Command::SetModelDir(self.params.model_dir.read().clone()),
-            Command::SetTextQueries(self.params.text_queries.read().clone()),
-        ];
-        for command in initial {
+        for command in self.params.engine_commands() {
             if let Err(command) = link.send(command) {
                 nice_log!("MuQ Live: the new worker refused {command:?}");
             }
@@ -132,12 +172,7 @@ impl Plugin for MuqLive {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(
-            Arc::clone(&self.params),
-            Arc::clone(&self.editor_link),
-            Arc::clone(&self.editor_state),
-            self.repaint.clone(),
-        )
+        self.build_editor()
     }
 
     fn activate(

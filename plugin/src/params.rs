@@ -3,9 +3,11 @@
 //! Parameter IDs (`#[id = ...]`) and persist keys are stable: hosts and presets keep them
 //! forever, so never rename or reuse one. Field names may change.
 
+use muq_engine::bridge::Command;
 use muq_engine::worker::{AnalysisSettings, SettingsSource};
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Shortest analysis window, in seconds.
@@ -40,6 +42,42 @@ pub struct MuqParams {
     /// Folder holding the model weights; `None` uses `MUQ_MODEL_DIR` or the Hugging Face cache.
     #[persist = "model-dir"]
     pub model_dir: RwLock<Option<PathBuf>>,
+    /// Key method: a shipped profile name, a profile JSON path or `probe:<task>`; `None` is the
+    /// built-in default (see `Command::SetKeyMethod`).
+    #[persist = "key-method"]
+    pub key_method: RwLock<Option<String>>,
+    /// Folder with `instruments.txt` / `genres.txt` replacing the built-in vocabularies.
+    #[persist = "labels-dir"]
+    pub labels_dir: RwLock<Option<PathBuf>>,
+    /// Extra folder of probe heads, loaded besides `<model dir>/heads/`.
+    #[persist = "heads-dir"]
+    pub heads_dir: RwLock<Option<PathBuf>>,
+    /// The editor window's last logical size; `None` until the user resizes it.
+    #[persist = "editor-size"]
+    pub editor_size: RwLock<Option<EditorSize>>,
+}
+
+/// The editor window's logical size, in points, as saved with the plugin state.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EditorSize {
+    /// Width in logical points.
+    pub width: f32,
+    /// Height in logical points.
+    pub height: f32,
+}
+
+impl MuqParams {
+    /// The commands that hand the persisted engine settings to a newly started worker, in the
+    /// order they must be applied (the model folder first).
+    pub fn engine_commands(&self) -> Vec<Command> {
+        vec![
+            Command::SetModelDir(self.model_dir.read().clone()),
+            Command::SetLabelsDir(self.labels_dir.read().clone()),
+            Command::SetHeadsDir(self.heads_dir.read().clone()),
+            Command::SetKeyMethod(self.key_method.read().clone()),
+            Command::SetTextQueries(self.text_queries.read().clone()),
+        ]
+    }
 }
 
 /// The window parameter's range, in seconds.
@@ -72,6 +110,10 @@ impl Default for MuqParams {
                 .with_value_to_string(formatters::v2s_f32_rounded(2)),
             text_queries: RwLock::new(Vec::new()),
             model_dir: RwLock::new(None),
+            key_method: RwLock::new(None),
+            labels_dir: RwLock::new(None),
+            heads_dir: RwLock::new(None),
+            editor_size: RwLock::new(None),
         }
     }
 }
@@ -109,5 +151,55 @@ mod tests {
             .map(|(id, _, _)| id)
             .collect();
         assert_eq!(ids, ["analysis", "window", "hop"]);
+    }
+
+    #[test]
+    fn persisted_fields_round_trip_under_stable_keys() {
+        let params = MuqParams::default();
+        *params.key_method.write() = Some("temperley".to_owned());
+        *params.labels_dir.write() = Some(PathBuf::from("/vocab"));
+        *params.heads_dir.write() = Some(PathBuf::from("/heads"));
+        *params.editor_size.write() = Some(EditorSize {
+            width: 900.0,
+            height: 650.0,
+        });
+        let saved = params.serialize_fields();
+        let mut keys: Vec<&str> = saved.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "editor-size",
+                "heads-dir",
+                "key-method",
+                "labels-dir",
+                "model-dir",
+                "text-queries"
+            ]
+        );
+        assert_eq!(saved["key-method"], r#""temperley""#);
+        let restored = MuqParams::default();
+        restored.deserialize_fields(&saved);
+        assert_eq!(restored.key_method.read().as_deref(), Some("temperley"));
+        assert_eq!(*restored.labels_dir.read(), Some(PathBuf::from("/vocab")));
+        assert_eq!(*restored.heads_dir.read(), Some(PathBuf::from("/heads")));
+        assert_eq!(*restored.editor_size.read(), *params.editor_size.read());
+    }
+
+    #[test]
+    fn engine_commands_carry_every_persisted_setting() {
+        let params = MuqParams::default();
+        *params.model_dir.write() = Some(PathBuf::from("/models"));
+        *params.key_method.write() = Some("probe:key".to_owned());
+        *params.text_queries.write() = vec!["choir".to_owned()];
+        let commands = params.engine_commands();
+        assert_eq!(
+            commands[0],
+            Command::SetModelDir(Some(PathBuf::from("/models")))
+        );
+        assert!(commands.contains(&Command::SetKeyMethod(Some("probe:key".to_owned()))));
+        assert!(commands.contains(&Command::SetLabelsDir(None)));
+        assert!(commands.contains(&Command::SetHeadsDir(None)));
+        assert!(commands.contains(&Command::SetTextQueries(vec!["choir".to_owned()])));
     }
 }

@@ -10,9 +10,21 @@ import sys
 import numpy as np
 import pedalboard
 
+import juce_state
+
 SAMPLE_RATES_HZ = (44_100, 48_000, 96_000)
 BUFFER_SIZES = (1, 64, 511, 4096)
 EXPECTED_DEFAULTS = {"analysis": True, "window_s": 10.0, "hop_s": 2.0}
+# The panel's persisted fields (nice-plug `#[persist]` keys) and values the state test sets: JSON
+# strings inside nice-plug's JSON state.
+PANEL_FIELDS = {
+    "text-queries": '["solo piano","distorted guitar"]',
+    "model-dir": '"/models/muq"',
+    "key-method": '"temperley"',
+    "labels-dir": '"/models/vocabulary"',
+    "heads-dir": '"/models/heads"',
+    "editor-size": '{"width":900.0,"height":640.0}',
+}
 
 
 def test_signal(num_channels, num_frames, sample_rate_hz, seed):
@@ -87,7 +99,62 @@ def main():
     check(bit_exact(test_signal(2, 4096, 48_000, seed=2), y), "passthrough after state restore")
     check(fresh.raw_state == state, "saving the restored state did not reproduce it")
     print(f"raw_state round trip ({len(state)} bytes) restored {restored}")
+
+    check_persisted_fields(path, state)
+    check_corrupt_states(path, state)
     print("ALL PEDALBOARD CHECKS PASSED")
+
+
+def check_persisted_fields(path, state):
+    """Edit the persisted fields inside JUCE's state, restore into a fresh instance, read back."""
+    juce_state.self_test()
+    decoded = juce_state.decode(state)
+    fields = decoded.get("fields", {})
+    check(set(PANEL_FIELDS) <= set(fields), f"persisted fields in the state: {sorted(fields)}")
+    check(decoded["params"]["window"] == {"f32": 20.0}, f"params in the state: {decoded['params']}")
+    decoded["fields"].update(PANEL_FIELDS)
+    edited = juce_state.encode(state, decoded)
+    check(juce_state.decode(edited) == decoded, "the JUCE state codec does not round-trip")
+    fresh = pedalboard.load_plugin(path)
+    fresh.raw_state = edited
+    x = test_signal(2, 4096, 48_000, seed=3)
+    check(bit_exact(x, fresh.process(x, 48_000, buffer_size=512)), "passthrough after field edit")
+    back = juce_state.decode(fresh.raw_state)
+    for key, value in PANEL_FIELDS.items():
+        check(back["fields"].get(key) == value, f"field {key} came back as {back['fields'].get(key)!r}")
+    check(back["params"] == decoded["params"], f"params came back as {back['params']}")
+    restored = {key: getattr(fresh, key) for key in EXPECTED_DEFAULTS}
+    check(restored == {"analysis": False, "window_s": 20.0, "hop_s": 0.5}, f"restored {restored}")
+    print(f"persisted fields {sorted(PANEL_FIELDS)} survived a VST3 state round trip")
+
+
+def check_corrupt_states(path, state):
+    """Broken states are refused without a crash; the instance keeps its settings and passes audio."""
+    xml, _ = juce_state.split(state)
+    corrupt = {
+        "nice-plug JSON cut in half": juce_state.join(xml, json_prefix(state)),
+        "not JSON": juce_state.join(xml, b"\xff\xfe not a state"),
+        "fields of the wrong type": juce_state.encode(state, {"params": {"window": {"f32": "x"}}, "fields": 7}),
+        "random bytes": bytes(np.random.default_rng(5).integers(0, 256, 300, dtype=np.uint8)),
+    }
+    for what, raw in corrupt.items():
+        fresh = pedalboard.load_plugin(path)
+        before = fresh.raw_state
+        try:
+            fresh.raw_state = raw
+            outcome = "accepted by the host, ignored by the plugin"
+        except Exception as err:  # pedalboard may refuse it itself
+            outcome = f"refused: {type(err).__name__}"
+        x = test_signal(2, 2048, 48_000, seed=4)
+        check(bit_exact(x, fresh.process(x, 48_000, buffer_size=256)), f"{what}: passthrough")
+        after = juce_state.decode(fresh.raw_state)
+        check(after == juce_state.decode(before), f"{what}: the state changed to {after}")
+        print(f"corrupt state ({what}): {outcome}; defaults kept, audio passes")
+
+
+def json_prefix(state):
+    _, component = juce_state.split(state)
+    return component[: len(component) // 2]
 
 
 if __name__ == "__main__":

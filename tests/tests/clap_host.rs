@@ -138,17 +138,13 @@ fn check_state_round_trip(clap: &LoadedClap) -> Result<()> {
         .get_mut("fields")
         .and_then(|f| f.as_object_mut())
         .context("no fields in state")?;
-    assert!(fields.contains_key("text-queries"), "{fields:?}");
-    assert!(fields.contains_key("model-dir"), "{fields:?}");
+    for (key, _) in PANEL_FIELDS {
+        assert!(fields.contains_key(*key), "{key} not saved: {fields:?}");
+    }
     // Persisted fields are JSON strings inside the JSON state.
-    fields.insert(
-        "text-queries".into(),
-        serde_json::Value::String(r#"["solo piano","distorted guitar"]"#.into()),
-    );
-    fields.insert(
-        "model-dir".into(),
-        serde_json::Value::String(r#""/models/muq""#.into()),
-    );
+    for (key, value) in PANEL_FIELDS {
+        fields.insert((*key).into(), serde_json::Value::String((*value).into()));
+    }
     let edited = encode_state(&state)?;
 
     let mut second = clap.instantiate()?;
@@ -156,19 +152,43 @@ fn check_state_round_trip(clap: &LoadedClap) -> Result<()> {
     assert_eq!(second.param_value(analysis)?, 0.0);
     assert_eq!(second.param_value(window)?, 1.0);
     assert!((second.param_value(hop)? - 0.5).abs() < 1e-6);
-    // Audio still passes untouched with analysis off and the restored settings.
+    // Audio still passes untouched with analysis off and the restored settings (activation
+    // hands the restored folders and key method to the new worker).
     let output = second.process(48_000.0, &[511], &input, &[])?;
     assert_bit_exact(&input[0], &output[0], "after state load")?;
 
+    // Saved again by the restored instance: every field and parameter came back.
     let resaved = decode_state(&second.save_state()?)?;
-    assert_eq!(
-        resaved["fields"]["text-queries"],
-        r#"["solo piano","distorted guitar"]"#
-    );
-    assert_eq!(resaved["fields"]["model-dir"], r#""/models/muq""#);
+    for (key, value) in PANEL_FIELDS {
+        assert_eq!(resaved["fields"][*key], *value, "field {key}");
+    }
     assert_eq!(resaved["params"], state["params"]);
+
+    // A third instance restored from the second's state: the round trip is stable.
+    let mut third = clap.instantiate()?;
+    third.load_state(&encode_state(&resaved)?)?;
+    assert_eq!(decode_state(&third.save_state()?)?, resaved);
+
+    // A state that is not nice-plug's is refused, and the instance keeps working.
+    let mut fourth = clap.instantiate()?;
+    assert!(fourth.load_state(b"\x05\0\0\0\0\0\0\0{oops").is_err());
+    let mut corrupt = edited.clone();
+    corrupt.truncate(corrupt.len() / 2);
+    assert!(fourth.load_state(&corrupt).is_err());
+    let output = fourth.process(48_000.0, &[64], &input, &[])?;
+    assert_bit_exact(&input[1], &output[1], "after a refused state")?;
     Ok(())
 }
+
+/// The panel's persisted fields and the values the round trip sets (JSON inside the state).
+const PANEL_FIELDS: &[(&str, &str)] = &[
+    ("text-queries", r#"["solo piano","distorted guitar"]"#),
+    ("model-dir", r#""/models/muq""#),
+    ("key-method", r#""probe:key""#),
+    ("labels-dir", r#""/models/vocabulary""#),
+    ("heads-dir", r#""/models/heads""#),
+    ("editor-size", r#"{"width":900.0,"height":640.0}"#),
+];
 
 /// nice-plug's CLAP state: a little-endian u64 length, then that many bytes of JSON.
 fn decode_state(bytes: &[u8]) -> Result<serde_json::Value> {

@@ -57,6 +57,29 @@ pub fn count(value: u64) -> String {
     out
 }
 
+/// A file size in binary units with three significant digits: `"812 B"`, `"1.50 MiB"`,
+/// `"2.47 GiB"`.
+pub fn bytes(num_bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if num_bytes < 1024 {
+        return format!("{num_bytes} B");
+    }
+    let mut value = num_bytes as f64 / 1024.0;
+    let mut unit_idx = 0;
+    while value >= 1024.0 && unit_idx + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit_idx += 1;
+    }
+    let unit = UNITS[unit_idx];
+    if value < 10.0 {
+        format!("{value:.2} {unit}")
+    } else if value < 100.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.0} {unit}")
+    }
+}
+
 /// Position of a level on a meter bar, 0 at [`METER_FLOOR_DBFS`] and below, 1 at 0 dBFS and above.
 pub fn meter_fraction(level_dbfs: f32) -> f32 {
     if level_dbfs.is_nan() {
@@ -93,6 +116,17 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1000), "1\u{2009}000");
         assert_eq!(count(1_234_567), "1\u{2009}234\u{2009}567");
+    }
+
+    #[test]
+    fn byte_sizes_use_binary_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.50 KiB");
+        assert_eq!(bytes(50 * 1024 * 1024), "50.0 MiB");
+        assert_eq!(bytes(2_650_000_000), "2.47 GiB");
+        assert_eq!(bytes(700 * 1024 * 1024 * 1024), "700 GiB");
+        assert!(bytes(u64::MAX).ends_with("EiB") || bytes(u64::MAX).ends_with("PiB"));
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub const ACCENT_DIM: Color32 = Color32::from_rgb(50, 95, 160);
 pub const INSTRUMENT: Color32 = Color32::from_rgb(60, 140, 120);
 /// Genre score bars.
 pub const GENRE: Color32 = Color32::from_rgb(150, 100, 170);
+/// Probe-head score bars.
+pub const PROBE: Color32 = Color32::from_rgb(170, 130, 60);
 /// The "running" / "analysing" state (the screenshot test looks for this exact colour).
 pub const GOOD: Color32 = Color32::from_rgb(80, 190, 110);
 /// Errors.

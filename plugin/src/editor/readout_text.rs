@@ -77,12 +77,13 @@ pub fn phase_detail(readouts: &Readouts) -> String {
         AnalysisPhase::NoModel => "no model weights found: key readout only".to_owned(),
         AnalysisPhase::Error => "the model stopped with an error".to_owned(),
     };
-    // Without a model the setup section shows the message and the hint.
-    let setup_shows_message = matches!(
+    // Without a model the setup section shows the message and the hint; while listening the
+    // message only repeats the seconds still needed.
+    let message_is_shown_elsewhere = matches!(
         readouts.phase,
-        AnalysisPhase::Error | AnalysisPhase::NoModel
+        AnalysisPhase::Error | AnalysisPhase::NoModel | AnalysisPhase::Listening
     );
-    if readouts.message.is_empty() || setup_shows_message {
+    if readouts.message.is_empty() || message_is_shown_elsewhere {
         detail
     } else {
         format!("{detail} — {}", readouts.message)
@@ -173,6 +174,11 @@ mod tests {
             seconds_needed: 3.24,
             ..Readouts::default()
         };
+        assert_eq!(
+            phase_detail(&readouts),
+            "listening: 3.2 s more audio before the first analysis"
+        );
+        readouts.message = "3.2 s still needed".to_owned();
         assert_eq!(
             phase_detail(&readouts),
             "listening: 3.2 s more audio before the first analysis"

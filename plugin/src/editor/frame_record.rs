@@ -1,0 +1,65 @@
+//! What the editor drew in its latest frame, kept for tests and diagnostics: a screenshot test
+//! checks the picture against it (the phase text, where its label sits, in which colour).
+
+use serde::Serialize;
+
+/// The latest frame's visible state. Written by the editor at the end of every frame it draws
+/// (GUI thread), read by whoever holds the plugin's `frame_record()`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FrameRecord {
+    /// Frames drawn since the plugin instance was created (counts repaints).
+    pub num_frames: u64,
+    /// The phase label in the header, e.g. `"analysing"`.
+    pub phase_label: String,
+    /// The detail line under the header.
+    pub phase_detail: String,
+    /// The phase label's text colour, RGB.
+    pub phase_colour: [u8; 3],
+    /// The phase label's rectangle in logical points: left, top, right, bottom.
+    pub phase_rect: [f32; 4],
+    /// The Settings header's rectangle in logical points (tests click it open).
+    pub settings_rect: [f32; 4],
+    /// Physical pixels per logical point in this frame.
+    pub pixels_per_point: f32,
+    /// The editor's size in logical points.
+    pub screen_size: [f32; 2],
+    /// The status line's items, joined by `" | "`.
+    pub status_line: String,
+    /// Titles of the cards drawn, top to bottom and left to right, and `"SETTINGS"` when that
+    /// section is open.
+    pub cards: Vec<String>,
+    /// The probe-heads card as drawn (no heads and an empty rectangle when it is not).
+    pub probe_card: ProbeCardRecord,
+    /// The key source text of the settings section (`"probe head key"`, `"built-in (…)"`);
+    /// empty while that section is closed.
+    pub key_source: String,
+    /// The persisted key method as the key-method chooser names it (`"probe head: key"`).
+    pub key_method: String,
+    /// Every method the key-method chooser offers this frame, in its order.
+    pub key_method_choices: Vec<String>,
+}
+
+/// What the probe-heads card drew.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProbeCardRecord {
+    /// The card's contents rectangle in logical points: left, top, right, bottom.
+    pub rect: [f32; 4],
+    /// Each head listed, top to bottom.
+    pub heads: Vec<ProbeHeadRecord>,
+}
+
+/// One head in the probe-heads card.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProbeHeadRecord {
+    /// The head's task, the card's caption for it.
+    pub task: String,
+    /// The labels listed with bars, best first.
+    pub labels: Vec<String>,
+}
+
+impl FrameRecord {
+    /// The record as one line of JSON (`{}` should serialisation ever fail).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
