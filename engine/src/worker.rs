@@ -10,10 +10,15 @@
 
 mod analyzer;
 mod level;
+mod restart;
 mod run_loop;
 
 pub use analyzer::{AnalysisSettings, Analyzer, SettingsSource};
 pub use level::{LevelMeter, amplitude_to_dbfs};
+pub use restart::{
+    AnalyzerFactory, HEALTHY_RESET_S, MAX_RESTARTS_IN_A_ROW, RESTART_BACKOFF_MAX_MS,
+    RESTART_BACKOFF_MIN_MS, RestartingAnalyzer,
+};
 
 use crate::bridge::{self, Command, CommandSender, EngineSnapshot, SnapshotReader, WorkerFeed};
 use crate::{Error, Result};

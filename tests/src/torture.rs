@@ -2,6 +2,8 @@
 //! folder, catching panics with the case that caused them, and a fake host context for driving
 //! `MuqLive::process()` in-process.
 
+pub mod fuzz;
+
 use anyhow::{Context, Result, bail};
 use muq_live::MuqLive;
 use nice_plug::context::process::SendEventError;
@@ -194,4 +196,56 @@ pub fn process_block(
     } else {
         plugin.process(&mut buffer, &mut aux, context)
     }
+}
+
+/// Sets the parameter named `name` (e.g. "Window", "Hop") to `plain`, as a host would between
+/// blocks; errors when no parameter has that name.
+pub fn set_param(plugin: &MuqLive, name: &str, plain: f32) -> Result<()> {
+    for (_id, ptr, _group) in plugin.params().param_map() {
+        // SAFETY: `ptr` points into the plugin's parameters, which outlive this call; the plugin
+        // is not processing on another thread (the test drives it from this one).
+        unsafe {
+            if ptr.name() == name {
+                ptr._internal_set_normalized_value(ptr.preview_normalized(plain));
+                return Ok(());
+            }
+        }
+    }
+    bail!("no parameter named {name}")
+}
+
+/// Resident memory of this process (`VmRSS` in `/proc/self/status`), in KiB.
+pub fn rss_kib() -> Result<i64> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .context("no VmRSS line")?;
+    line.split_whitespace()
+        .nth(1)
+        .context("empty VmRSS line")?
+        .parse()
+        .context("VmRSS is not a number")
+}
+
+/// Wraps the debug plugin library (allocation-checking `process()`) in a VST3 bundle folder
+/// under `target/torture-bundle/` (a symlink: the library is hundreds of MB).
+pub fn debug_vst3_bundle() -> Result<PathBuf> {
+    let library = crate::debug_plugin_library()?;
+    let bundle = crate::target_dir()
+        .join("torture-bundle")
+        .join("muq-live.vst3");
+    let arch_dir = bundle
+        .join("Contents")
+        .join(format!("{}-linux", std::env::consts::ARCH));
+    std::fs::create_dir_all(&arch_dir)
+        .with_context(|| format!("creating {}", arch_dir.display()))?;
+    let link = arch_dir.join("muq-live.so");
+    if link.symlink_metadata().is_ok() {
+        std::fs::remove_file(&link).with_context(|| format!("removing {}", link.display()))?;
+    }
+    std::os::unix::fs::symlink(&library, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), library.display()))?;
+    Ok(bundle)
 }

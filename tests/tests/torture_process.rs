@@ -1,7 +1,7 @@
 //! `MuqLive::process()` swept in-process like a host would drive it: 22.05 to 192 kHz x block
 //! sizes 1 to 16384 x mono and stereo, plus a seeded run of random sizes including 0, every call
 //! inside `assert_no_alloc` (an allocation aborts the test binary) and every output bit-identical
-//! to its input; then ten simulated minutes of hostile audio (NaN, ±Inf, denormals, DC,
+//! to its input; then one simulated hour of hostile audio (NaN, ±Inf, denormals, DC,
 //! full-scale noise, digital silence) with the worker running, polling the editor link: no
 //! panic, exact passthrough and no non-finite number in any published snapshot.
 
@@ -192,11 +192,11 @@ fn has_non_finite(text: &str) -> bool {
 }
 
 #[test]
-fn hostile_audio_for_ten_minutes_passes_through_and_publishes_only_finite_numbers() -> Result<()> {
+fn hostile_audio_for_an_hour_passes_through_and_publishes_only_finite_numbers() -> Result<()> {
     const SAMPLE_RATE_HZ: f32 = 48_000.0;
     const BLOCK_LEN: usize = 4096;
     const SEGMENT_S: usize = 30;
-    const SIMULATED_S: usize = 600;
+    const SIMULATED_S: usize = 3600;
     let started = Instant::now();
     let mut plugin = MuqLive::default();
     if !activate(&mut plugin, 0, SAMPLE_RATE_HZ, BLOCK_LEN as u32) {

@@ -59,6 +59,9 @@ pub struct EngineSnapshot {
     pub num_publishes: u64,
     /// A status line from the analyzers (e.g. model loading), empty when there is nothing to say.
     pub analyzer_status: String,
+    /// How many times analyzers were rebuilt after a panic
+    /// ([`crate::worker::RestartingAnalyzer`]); 0 when none panicked.
+    pub num_analyzer_restarts: u64,
     /// The analysis readouts (key, instruments, genre, text queries, model state), written by
     /// [`crate::analysis::MuqAnalyzer`]; default when no such analyzer runs.
     pub readouts: crate::analysis::Readouts,

@@ -7,6 +7,8 @@
 //! half-interpreted. The check walks the pickle with candle's own parser one opcode at a time
 //! and inspects every class object the moment it is pushed (every `GLOBAL` pushes one).
 
+mod scan;
+
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 
@@ -108,9 +110,25 @@ pub(crate) fn check_pytorch_zip(path: &Path) -> Result<()> {
     Ok(())
 }
 
+fn refusal(module_name: &str, class_name: &str) -> String {
+    format!(
+        "refusing pickle global `{module_name}.{class_name}`: only torch tensor/storage rebuild \
+         classes and collections.OrderedDict are allowed in a weights file"
+    )
+}
+
 /// Parses `bytes` opcode by opcode with candle's reader and rejects any class object outside
 /// the allow-list. Returns a message naming the offending global.
 pub(crate) fn check_pickle_globals(bytes: &[u8]) -> std::result::Result<(), String> {
+    // Our own walk first: it names globals imported by any opcode (GLOBAL, INST, STACK_GLOBAL),
+    // where candle's reader only knows GLOBAL and calls the others "unknown op-code".
+    scan::for_each_global(bytes, |module_name, class_name| {
+        if is_allowed_global(module_name, class_name) {
+            Ok(())
+        } else {
+            Err(refusal(module_name, class_name))
+        }
+    })?;
     let mut reader = Cursor::new(bytes);
     let mut stack = Stack::empty();
     loop {
@@ -123,10 +141,7 @@ pub(crate) fn check_pickle_globals(bytes: &[u8]) -> std::result::Result<(), Stri
         }) = stack.stack().last()
             && !is_allowed_global(module_name, class_name)
         {
-            return Err(format!(
-                "refusing pickle global `{module_name}.{class_name}`: only torch tensor/storage \
-                 rebuild classes and collections.OrderedDict are allowed in a weights file"
-            ));
+            return Err(refusal(module_name, class_name));
         }
         if done {
             return Ok(());

@@ -55,4 +55,11 @@ pub trait Analyzer: Send {
 
     /// Writes this analyzer's readouts into the snapshot about to be published.
     fn fill_snapshot(&self, _snapshot: &mut EngineSnapshot) {}
+
+    /// `Err(why)` when part of the analyzer died without a panic reaching the worker, e.g. a
+    /// helper (inference) thread that panicked. [`super::RestartingAnalyzer`] polls it before
+    /// every call and rebuilds an unhealthy analyzer as if it had panicked. Must be cheap.
+    fn health(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }

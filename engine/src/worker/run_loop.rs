@@ -44,7 +44,8 @@ pub(super) struct LoopState {
 }
 
 /// Runs `call` on every analyzer; one that panics is dropped (its state may be broken) and the
-/// panic is recorded in `faults`, so a bug in one analyzer never takes the worker down.
+/// panic is recorded in `faults`, so a bug in one analyzer never takes the worker down. (Wrap an
+/// analyzer in [`super::RestartingAnalyzer`] to have it rebuilt instead.)
 fn call_each(
     analyzers: &mut Vec<Box<dyn Analyzer>>,
     faults: &mut Vec<String>,
@@ -56,14 +57,19 @@ fn call_each(
         let Err(payload) = result else {
             return true;
         };
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        faults.push(format!("an analyzer panicked and was switched off: {msg}"));
+        faults.push(fault_line(payload.as_ref()));
         false
     });
+}
+
+/// The status line for an analyzer that panicked and was switched off.
+fn fault_line(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("an analyzer panicked and was switched off: {msg}")
 }
 
 impl LoopState {
@@ -183,9 +189,21 @@ impl LoopState {
         snapshot.window_s = settings.window_s;
         snapshot.hop_s = settings.hop_s;
         snapshot.analyzer_status.clear();
-        for analyzer in &self.analyzers {
-            analyzer.fill_snapshot(snapshot);
-        }
+        snapshot.num_analyzer_restarts = 0;
+        // `fill_snapshot` runs analyzer code too: one that panics there is switched off as well.
+        let faults = &mut self.faults;
+        self.analyzers.retain(|analyzer| {
+            let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                analyzer.fill_snapshot(snapshot)
+            }));
+            match filled {
+                Ok(()) => true,
+                Err(payload) => {
+                    faults.push(fault_line(payload.as_ref()));
+                    false
+                }
+            }
+        });
         for fault in &self.faults {
             if !snapshot.analyzer_status.is_empty() {
                 snapshot.analyzer_status.push_str("; ");
