@@ -119,6 +119,7 @@ fn real_size_window_inference_time() {
             model: probe_identity.clone(),
             feature_mean: vec![0.0; 2048],
             feature_std: vec![1.0; 2048],
+            example_window_s: None,
         };
         let net = ProbeHead::fresh_net(&meta, 3).unwrap();
         ProbeHead::new(meta, net)

@@ -277,6 +277,12 @@ fn cli_trains_and_evaluates() {
         "training did not lower the loss: {first_loss} -> {best_loss}\n{stdout}"
     );
     assert!(out.join("head.safetensors").is_file() && out.join("head.json").is_file());
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("head.json")).unwrap()).unwrap();
+    assert!(
+        meta["example_window_s"].is_null() && meta["layer"].is_u64(),
+        "a whole-file head records no window: {meta}"
+    );
 
     let eval = run(&[
         "probe",

@@ -290,6 +290,16 @@ fn a_probe_key_head_gives_the_key_and_eval_reports_mirex() {
         "{held_out} held-out windows\n{stdout}"
     );
 
+    // head.json records that each example was a 2 s window (whole-file heads record none).
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(head_dir.join("head.json")).unwrap())
+            .unwrap();
+    let example_window_s = meta["example_window_s"].as_f64().unwrap_or(0.0);
+    assert!(
+        (example_window_s - 2.0).abs() < 0.05,
+        "example_window_s {example_window_s} in {meta}"
+    );
+
     let eval = muq(&[
         "probe",
         "eval",

@@ -156,6 +156,7 @@ mod tests {
             },
             feature_mean: vec![0.0; 2],
             feature_std: vec![1.0; 2],
+            example_window_s: None,
         };
         let net = ProbeHead::fresh_net(&meta, 0).unwrap();
         ProbeHead::new(meta, net).unwrap()

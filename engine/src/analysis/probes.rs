@@ -203,6 +203,7 @@ mod tests {
             },
             feature_mean: vec![0.0; 4],
             feature_std: vec![1.0; 4],
+            example_window_s: None,
         };
         let net = ProbeHead::fresh_net(&meta, 1).unwrap();
         ProbeHead::new(meta, net).unwrap()

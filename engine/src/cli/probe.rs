@@ -145,6 +145,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     opts.num_epochs = args.epochs;
     opts.patience_epochs = args.patience.max(1);
     opts.learning_rate = args.lr;
+    opts.example_window_s = unit.window_s();
     let data = Dataset {
         features: &examples.features,
         targets: &examples.targets,

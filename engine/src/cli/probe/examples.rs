@@ -27,6 +27,16 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Audio length of one example in seconds; `None` for whole files.
+    pub fn window_s(self) -> Option<f32> {
+        match self {
+            Self::File => None,
+            Self::Window { window_samples } => {
+                Some(window_samples as f32 / crate::audio::MUQ_SAMPLE_RATE_HZ as f32)
+            }
+        }
+    }
+
     /// Parses `file` or `window` (with the window length in seconds, rounded to the token grid
     /// like the live pipeline's).
     pub fn parse(text: &str, window_s: f32) -> Result<Self> {

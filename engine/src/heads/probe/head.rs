@@ -42,6 +42,10 @@ pub struct HeadMeta {
     pub feature_mean: Vec<f32>,
     /// Per-feature standard deviation used for standardisation (all > 0).
     pub feature_std: Vec<f32>,
+    /// Length of audio each training example covered, in seconds (`--unit window`); `None`:
+    /// whole files (and heads written before this field existed).
+    #[serde(default)]
+    pub example_window_s: Option<f32>,
 }
 
 impl HeadMeta {

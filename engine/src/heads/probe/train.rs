@@ -37,6 +37,9 @@ pub struct TrainOptions {
     pub val_fraction: f64,
     /// Seed of the weight init.
     pub seed: u64,
+    /// Audio length of one example in seconds when training per window (saved in `head.json`;
+    /// the live pipeline notes heads trained on another length); `None`: whole files.
+    pub example_window_s: Option<f32>,
 }
 
 impl TrainOptions {
@@ -54,6 +57,7 @@ impl TrainOptions {
             weight_decay: 1e-2,
             val_fraction: 0.2,
             seed: 0,
+            example_window_s: None,
         }
     }
 }
@@ -174,6 +178,7 @@ pub fn train_head(
         model,
         feature_mean: mean,
         feature_std: std,
+        example_window_s: opts.example_window_s,
     };
     let head = ProbeHead::new(meta.clone(), ProbeHead::fresh_net(&meta, opts.seed)?)?;
     let pick = |idx: &[usize]| -> (Vec<Vec<f32>>, Vec<Vec<usize>>) {
