@@ -154,3 +154,42 @@ fn without_weights_the_key_is_still_reported() {
     );
     assert!(!ok && stderr.contains("no such file"), "{stderr}");
 }
+
+#[test]
+fn the_key_method_is_selectable_and_a_bad_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("x.wav");
+    write_wav(&file, &support::music(3.0, 24_000, 9), 24_000, 1);
+    let empty = tmp.path().join("no-model");
+    std::fs::create_dir_all(&empty).unwrap();
+    let file_s = file.to_str().unwrap();
+    let empty_s = empty.to_str().unwrap();
+    let audio = muq_engine::audio::load_mono_24k(&file).unwrap();
+    for method in ["temperley", "krumhansl_kessler"] {
+        let (ok, stdout, stderr) = muq(
+            &["analyze", file_s, "--model", empty_s, "--key-method", method],
+            tmp.path(),
+        );
+        assert!(ok, "{stderr}");
+        let profile = muq_engine::heads::key::ProfileChoice::parse(method).unwrap();
+        let cfg = muq_engine::heads::key::KeyConfig::offline().with_profile(profile);
+        let readout =
+            muq_engine::heads::key::estimate_key_with(&audio.samples, 24_000.0, cfg).unwrap();
+        let expected = format!(
+            "{file_s},{},{:.4}",
+            readout.name().unwrap_or(""),
+            readout.confidence
+        );
+        let row = stdout.lines().nth(1).unwrap_or_default();
+        assert!(row.starts_with(&expected), "{method}: {row} vs {expected}");
+    }
+    let (ok, _, stderr) = muq(
+        &["analyze", file_s, "--model", empty_s, "--key-method", "no_such_profile"],
+        tmp.path(),
+    );
+    assert!(!ok, "a bad key method was accepted");
+    assert!(
+        stderr.contains("--key-method") && stderr.contains("krumhansl_kessler"),
+        "{stderr}"
+    );
+}

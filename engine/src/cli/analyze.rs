@@ -18,7 +18,7 @@ use crate::analysis::session::{ModelOptions, Session, resolve_model_dir};
 use crate::analysis::text_cache::default_cache_dir;
 use crate::analysis::window::{TOKEN_SAMPLES, WindowFront, WindowPlan};
 use crate::audio::{AudioReader, MUQ_SAMPLE_RATE_HZ};
-use crate::heads::key::{KeyConfig, KeyEstimator};
+use crate::heads::key::{KeyConfig, KeyEstimator, ProfileChoice};
 use inputs::InputFile;
 
 /// Arguments of `muq analyze`.
@@ -56,6 +56,10 @@ pub struct AnalyzeArgs {
     /// Run on the CPU even when a GPU backend is compiled in.
     #[arg(long)]
     pub cpu: bool,
+    /// Key method of the built-in estimator: `default`, a shipped profile name (e.g.
+    /// `krumhansl_kessler`, `bgate`), names joined by `+`, or a profile JSON file.
+    #[arg(long, default_value = "default")]
+    pub key_method: String,
 }
 
 fn open_out(path: &Option<PathBuf>) -> Result<Option<Box<dyn Write>>> {
@@ -71,6 +75,8 @@ fn open_out(path: &Option<PathBuf>) -> Result<Option<Box<dyn Write>>> {
 /// Runs the subcommand.
 pub fn run(args: AnalyzeArgs) -> Result<()> {
     let plan = WindowPlan::new(args.window_s, args.hop_s, 0.0)?;
+    let key_profile = ProfileChoice::parse(&args.key_method)
+        .with_context(|| format!("--key-method {:?}", args.key_method))?;
     let files = inputs::collect(&args.inputs)?;
     anyhow::ensure!(
         !files.is_empty(),
@@ -98,7 +104,7 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     let mut num_failed = 0;
     for file in &files {
         bar.set_message(file.name.clone());
-        match analyze_file(file, plan, session.as_mut(), jsonl.as_deref_mut()) {
+        match analyze_file(file, plan, &key_profile, session.as_mut(), jsonl.as_deref_mut()) {
             Ok(row) => {
                 if let Some(csv) = &mut csv {
                     writeln!(csv, "{row}")?;
@@ -179,12 +185,15 @@ struct FileTotals {
 fn analyze_file(
     file: &InputFile,
     plan: WindowPlan,
+    key_profile: &ProfileChoice,
     mut session: Option<&mut Session>,
     mut jsonl: Option<&mut (dyn Write + '_)>,
 ) -> Result<String> {
     let mut reader = AudioReader::open(&file.path, Some(MUQ_SAMPLE_RATE_HZ))?;
-    let mut front = WindowFront::new(plan, MUQ_SAMPLE_RATE_HZ as f32)?;
-    let mut whole_key = KeyEstimator::new(KeyConfig::offline(), MUQ_SAMPLE_RATE_HZ as f32)?;
+    let live_key = KeyConfig::default().with_profile(key_profile.clone());
+    let mut front = WindowFront::with_key_config(plan, MUQ_SAMPLE_RATE_HZ as f32, live_key)?;
+    let whole_file_key = KeyConfig::offline().with_profile(key_profile.clone());
+    let mut whole_key = KeyEstimator::new(whole_file_key, MUQ_SAMPLE_RATE_HZ as f32)?;
     if let Some(s) = session.as_deref_mut() {
         s.reset_stream();
     }
