@@ -1,7 +1,10 @@
 //! Live behaviour of the key estimator: chunking and sample-rate independence, smoothing and
 //! hysteresis around key changes, silence, NaN/Inf input, reset and bad arguments.
 
-use muq_engine::heads::key::{Key, KeyConfig, KeyEstimator, KeyReadout, Mode, estimate_key};
+use muq_engine::heads::key::{
+    ENSEMBLE_OPENING_METHOD, Key, KeyConfig, KeyEstimator, KeyReadout, Mode, ProfileChoice,
+    estimate_key,
+};
 use muq_engine::synth::{ClipSpec, Style, render_clip};
 
 const SAMPLE_RATE_HZ: u32 = 22_050;
@@ -111,6 +114,26 @@ fn a_key_change_is_followed_within_bounded_time() -> anyhow::Result<()> {
         readout.held_for_s > 20.0 && readout.held_for_s < 60.0,
         "{readout:?}"
     );
+    Ok(())
+}
+
+/// The opening-chord arbiter favours the key the music opened in; live, it must fade so that a
+/// move to the relative major (which it would otherwise veto) is still followed.
+#[test]
+fn the_opening_cue_does_not_pin_the_display_to_the_first_key() -> anyhow::Result<()> {
+    let (first, second) = (Key::new(9, Mode::Minor), Key::new(0, Mode::Major));
+    let before = clip(first, Style::Chords, 20.0, 41)?;
+    let after = clip(second, Style::Chords, 60.0, 42)?;
+    let choice = ProfileChoice::parse(ENSEMBLE_OPENING_METHOD)?;
+    let mut cfg = KeyConfig::default().with_profile(choice);
+    // Let the arbiter weigh the relative key whatever its template score, so only the fade
+    // can let the display move on.
+    cfg.opening.max_margin = 2.0;
+    let mut estimator = KeyEstimator::new(cfg, SAMPLE_RATE_HZ as f32)?;
+    let shown_before = displayed_keys(&mut estimator, &before, 0.5);
+    assert_eq!(shown_before.last(), Some(&Some(first)), "{shown_before:?}");
+    let shown_after = displayed_keys(&mut estimator, &after, 0.5);
+    assert_eq!(shown_after.last(), Some(&Some(second)), "{shown_after:?}");
     Ok(())
 }
 

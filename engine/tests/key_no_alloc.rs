@@ -43,7 +43,11 @@ fn feed_estimate_and_reset_do_not_allocate() -> anyhow::Result<()> {
         ..ClipSpec::new(Key::new(9, Mode::Minor), Style::Groove, 5)
     };
     let samples = render_clip(&spec, sample_rate_hz)?;
-    let mut configs = vec![KeyConfig::default()];
+    let mut configs = vec![
+        KeyConfig::default(),
+        KeyConfig::default().with_profile(ProfileChoice::parse("ensemble_opening")?),
+        KeyConfig::offline(),
+    ];
     for kind in ProfileKind::ALL {
         configs.push(KeyConfig::default().with_profile(ProfileChoice::Builtin(kind)));
     }

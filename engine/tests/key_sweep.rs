@@ -115,20 +115,26 @@ fn key_config_sweep() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Developer tool: MIREX of the default offline estimator (and, with `MUQ_KEY_ALL_PROFILES` set,
-/// of each shipped profile with the default front end) on exported corpora, e.g. the folders `export_key_corpus` writes for the
-/// dev and held-out seeds. `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders.
+/// Developer tool: MIREX of the default offline estimator, of `ensemble_opening` (and, with
+/// `MUQ_KEY_ALL_PROFILES` set, of each shipped profile with the default front end) on exported
+/// corpora, e.g. the folders `export_key_corpus` writes for the dev and held-out seeds. `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders.
 /// `MUQ_KEY_CORPUS_DIRS=/tmp/c2024:/tmp/c7 cargo test -p muq-engine --test key_sweep -- --ignored
 /// wav_corpora --nocapture`
 #[test]
 #[ignore = "developer tool; needs exported corpora"]
 fn wav_corpora() -> anyhow::Result<()> {
-    use muq_engine::heads::key::{DEFAULT_KEY_METHOD, Key};
+    use muq_engine::heads::key::{DEFAULT_KEY_METHOD, ENSEMBLE_OPENING_METHOD, Key};
     let dirs = std::env::var("MUQ_KEY_CORPUS_DIRS")?;
-    let mut methods: Vec<(String, KeyConfig)> = vec![(
-        format!("default ({DEFAULT_KEY_METHOD})"),
-        KeyConfig::offline(),
-    )];
+    let mut methods: Vec<(String, KeyConfig)> = vec![
+        (
+            format!("default ({DEFAULT_KEY_METHOD})"),
+            KeyConfig::offline(),
+        ),
+        (
+            ENSEMBLE_OPENING_METHOD.to_string(),
+            KeyConfig::offline().with_profile(ProfileChoice::parse(ENSEMBLE_OPENING_METHOD)?),
+        ),
+    ];
     let all_profiles = std::env::var_os("MUQ_KEY_ALL_PROFILES").is_some();
     for kind in ProfileKind::ALL.into_iter().filter(|_| all_profiles) {
         let cfg = KeyConfig::offline().with_profile(ProfileChoice::Builtin(kind));

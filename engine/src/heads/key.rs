@@ -4,8 +4,10 @@
 //! their local envelope, each also voting for the pitches it could be a harmonic of (HPCP) →
 //! tuning-robust fine chroma (+ bass chroma) ([`chroma`]) → exponentially weighted average over
 //! ~20 s ([`smoothing`]) → Pearson correlation with 24 key templates, by default the average of
-//! the bgate, Sha'ath and Krumhansl–Kessler templates ([`profiles`], [`choice`]) → hysteresis
-//! on the displayed key so the live display does not flicker.
+//! the bgate, Sha'ath and Krumhansl–Kessler templates ([`profiles`], [`choice`]), plus (method
+//! `ensemble_opening`, not the default) an arbiter between the top key and its relative /
+//! parallel key that prefers the key whose tonic triad the first second of audio matches
+//! ([`opening`]) → hysteresis on the displayed key so the live display does not flicker.
 //! [`estimate_key`] runs the same pipeline over a whole file with a plain average.
 //!
 //! Threading: [`KeyEstimator::feed`] is real-time safe (no allocation, no locks, bounded work
@@ -14,18 +16,24 @@
 pub mod camelot;
 pub mod choice;
 pub mod chroma;
+pub mod opening;
 pub mod profiles;
 pub mod scoring;
 pub mod smoothing;
 
 pub use camelot::{Key, Mode, NUM_KEYS};
-pub use choice::{DEFAULT_ENSEMBLE, DEFAULT_KEY_METHOD, ENSEMBLE_METHOD, ProfileChoice};
+pub use choice::{
+    DEFAULT_ENSEMBLE, DEFAULT_KEY_METHOD, ENSEMBLE_METHOD, ENSEMBLE_OPENING_METHOD, OPENING_SUFFIX,
+    ProfileChoice,
+};
 pub use chroma::ChromaConfig;
+pub use opening::OpeningConfig;
 pub use profiles::{KeyProfile, KeyTemplates, ProfileKind};
 pub use scoring::{KeyRelation, MirexTally, mirex_score};
 pub use smoothing::HysteresisConfig;
 
 use chroma::{ChromaFrontend, FineChroma, NUM_FINE_BINS, estimate_tuning, fold_to_pitch_classes};
+use opening::OpeningChord;
 use smoothing::{ChromaAverage, KeyHysteresis, argmax};
 
 use crate::{Error, Result};
@@ -39,8 +47,10 @@ pub const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (4_000.0, 768_000.0);
 pub struct KeyConfig {
     /// STFT and peak-chroma settings.
     pub chroma: ChromaConfig,
-    /// Key profile the templates are built from.
+    /// Key profile the templates are built from (and whether the opening cue is on).
     pub profile: ProfileChoice,
+    /// Opening-chord stage settings, used when [`ProfileChoice::uses_opening`].
+    pub opening: OpeningConfig,
     /// Harmonics per profile note in the templates (1 = the bare profile).
     pub template_harmonics: usize,
     /// Weight of harmonic `h` in the templates is `template_harmonic_decay^(h-1)`.
@@ -62,6 +72,7 @@ impl Default for KeyConfig {
         Self {
             chroma: ChromaConfig::default(),
             profile: ProfileChoice::default(),
+            opening: OpeningConfig::default(),
             template_harmonics: 1,
             template_harmonic_decay: 0.6,
             bass_weight: 0.0,
@@ -108,6 +119,16 @@ impl KeyConfig {
                 return bad("hysteresis margin and hold must be finite and >= 0");
             }
         }
+        let opening = self.opening;
+        if !(opening.window_s > 0.0 && opening.window_s <= 60.0) {
+            return bad("opening window_s must be in (0, 60]");
+        }
+        if !(opening.weight >= 0.0 && opening.weight <= 10.0) {
+            return bad("opening weight must be in 0..=10");
+        }
+        if !(opening.max_margin >= 0.0 && opening.max_margin <= 2.0) {
+            return bad("opening max_margin must be in 0..=2");
+        }
         if !(self.min_evidence_s >= 0.0 && self.min_evidence_s.is_finite()) {
             return bad("min_evidence_s must be finite and >= 0");
         }
@@ -123,7 +144,8 @@ impl KeyConfig {
 pub struct RankedKey {
     /// The key.
     pub key: Key,
-    /// Pearson correlation of the chroma with the key's template (-1..1).
+    /// Pearson correlation of the chroma with a key template (-1..1). With the opening-chord
+    /// stage on, the top key may have traded scores with its relative or parallel key.
     pub score: f32,
 }
 
@@ -175,6 +197,10 @@ pub struct KeyEstimator {
     templates: KeyTemplates,
     average: ChromaAverage,
     hysteresis: Option<KeyHysteresis>,
+    /// Opening-chord stage, when the method uses it.
+    opening: Option<OpeningChord>,
+    /// Scratch for the opening triad correlations.
+    opening_scores: [f32; NUM_KEYS],
     /// Scratch for the averaged histograms, rewritten on each frame.
     mean_treble: FineChroma,
     mean_bass: FineChroma,
@@ -208,21 +234,11 @@ impl KeyEstimator {
         cfg.validate()?;
         let frontend = ChromaFrontend::new(&cfg.chroma, sample_rate_hz)?;
         let (harmonics, decay) = (cfg.template_harmonics, cfg.template_harmonic_decay);
-        let templates = match &cfg.profile {
-            ProfileChoice::Builtin(kind) => {
-                KeyTemplates::new(&KeyProfile::builtin(*kind)?, harmonics, decay)
-            }
-            ProfileChoice::Custom(profile) => KeyTemplates::new(profile, harmonics, decay),
-            ProfileChoice::Ensemble(kinds) => {
-                let profiles = kinds
-                    .iter()
-                    .map(|&k| KeyProfile::builtin(k))
-                    .collect::<Result<Vec<_>>>()?;
-                KeyTemplates::ensemble(&profiles, harmonics, decay).ok_or_else(|| {
-                    Error::Unsupported("key estimator: an ensemble needs a profile".into())
-                })?
-            }
-        };
+        let templates = cfg.profile.templates(harmonics, decay)?;
+        let opening = cfg
+            .profile
+            .uses_opening()
+            .then(|| OpeningChord::new(cfg.opening, frontend.hop_s()));
         let average = ChromaAverage::new(cfg.smoothing_s, frontend.hop_s());
         let hysteresis = cfg.hysteresis.map(KeyHysteresis::new);
         Ok(Self {
@@ -231,6 +247,8 @@ impl KeyEstimator {
             templates,
             average,
             hysteresis,
+            opening,
+            opening_scores: [0.0; NUM_KEYS],
             mean_treble: [0.0; NUM_FINE_BINS],
             mean_bass: [0.0; NUM_FINE_BINS],
             chroma: [0.0; 12],
@@ -260,6 +278,9 @@ impl KeyEstimator {
                 continue;
             }
             self.average.add(&frame.treble, &frame.bass);
+            if let Some(opening) = self.opening.as_mut() {
+                opening.add(&frame.treble);
+            }
             self.evidence_s += hop_s;
             self.rescore();
             if self.evidence_s + 1e-6 < self.cfg.min_evidence_s {
@@ -294,6 +315,41 @@ impl KeyEstimator {
             *out = t + self.cfg.bass_weight * b;
         }
         self.templates.correlate(&self.chroma, &mut self.scores);
+        self.add_opening_cue();
+    }
+
+    /// Opening-chord arbiter: among the top-scoring key and its relative and parallel keys
+    /// (those within [`OpeningConfig::max_margin`] of the top score), the one maximising
+    /// `score + weight * opening triad correlation` swaps scores with the top key; no other
+    /// key is touched. Live, the weight fades with the chroma average's time constant once the
+    /// opening window is full.
+    fn add_opening_cue(&mut self) {
+        let Some(opening) = self.opening.as_ref() else {
+            return;
+        };
+        let after_opening_s = (self.evidence_s - opening.collected_s()).max(0.0);
+        let fade = self
+            .cfg
+            .smoothing_s
+            .map_or(1.0, |tau_s| (-after_opening_s / tau_s).exp());
+        let weight = self.cfg.opening.weight * fade;
+        if !(weight > 1e-4) {
+            return;
+        }
+        opening.triad_scores(self.tuning_semitones, &mut self.opening_scores);
+        let best_idx = argmax(&self.scores);
+        let best = Key::from_index(best_idx);
+        let mixed = |idx: usize| self.scores[idx] + weight * self.opening_scores[idx];
+        let mut winner_idx = best_idx;
+        for candidate in [best.relative(), best.parallel()] {
+            let idx = candidate.index();
+            let within_margin =
+                self.scores[best_idx] - self.scores[idx] <= self.cfg.opening.max_margin;
+            if within_margin && mixed(idx) > mixed(winner_idx) {
+                winner_idx = idx;
+            }
+        }
+        self.scores.swap(best_idx, winner_idx);
     }
 
     /// The current readout. Cheap (24 exponentials), does not allocate.
@@ -342,7 +398,8 @@ impl KeyEstimator {
         }
     }
 
-    /// Correlation of the current chroma with each of the 24 keys (index as [`Key::index`]).
+    /// Score of each of the 24 keys (index as [`Key::index`]): template correlation; with the
+    /// opening-chord stage on, the top key may have traded scores with its relative or parallel.
     pub fn scores(&self) -> &[f32; NUM_KEYS] {
         &self.scores
     }
@@ -363,6 +420,9 @@ impl KeyEstimator {
         self.average.reset();
         if let Some(h) = self.hysteresis.as_mut() {
             h.reset();
+        }
+        if let Some(opening) = self.opening.as_mut() {
+            opening.reset();
         }
         self.chroma = [0.0; 12];
         self.scores = [0.0; NUM_KEYS];

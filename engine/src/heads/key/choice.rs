@@ -1,14 +1,25 @@
 //! Which key profile the estimator correlates with, and its string form for the editor
 //! (`Command::SetKeyMethod`): a shipped profile name, `a+b` for an ensemble of shipped
-//! profiles, `"ensemble"` (the default ensemble), `"default"`, or a path to a profile JSON file.
+//! profiles, `"ensemble"` (the default ensemble), `"ensemble_opening"` (the default ensemble
+//! plus the opening-chord tonic cue, [`super::opening`]), any name with `+opening` appended,
+//! `"default"`, or a path to a profile JSON file.
 
 use std::path::Path;
 
-use super::profiles::{KeyProfile, ProfileKind};
+use super::profiles::{KeyProfile, KeyTemplates, ProfileKind};
 use crate::{Error, Result};
 
 /// Name of the default key method (what `"default"` and `None` select): [`DEFAULT_ENSEMBLE`].
+/// The opening-chord arbiter (`"ensemble_opening"`) is not the default: it tied Essentia on
+/// the final fresh seeds and relies on music opening on its tonic chord
+/// (`tools/essentia_key_compare.md`).
 pub const DEFAULT_KEY_METHOD: &str = ENSEMBLE_METHOD;
+
+/// Name of the method that adds the opening-chord tonic cue to [`DEFAULT_ENSEMBLE`].
+pub const ENSEMBLE_OPENING_METHOD: &str = "ensemble_opening";
+
+/// Suffix that adds the opening-chord tonic cue to any method, e.g. `"shaath+opening"`.
+pub const OPENING_SUFFIX: &str = "+opening";
 
 /// Name of the method that averages the templates of [`DEFAULT_ENSEMBLE`].
 pub const ENSEMBLE_METHOD: &str = "ensemble";
@@ -30,6 +41,8 @@ pub enum ProfileChoice {
     Custom(KeyProfile),
     /// Several shipped profiles at once: their templates are averaged.
     Ensemble(Vec<ProfileKind>),
+    /// The inner choice's templates plus the opening-chord tonic cue ([`super::opening`]).
+    WithOpening(Box<ProfileChoice>),
 }
 
 impl Default for ProfileChoice {
@@ -46,6 +59,13 @@ impl ProfileChoice {
     /// call it off the audio thread.
     pub fn parse(spec: &str) -> Result<Self> {
         let trimmed = spec.trim();
+        if let Some(inner) = strip_suffix_ignore_case(trimmed, OPENING_SUFFIX)
+            && !inner.trim().is_empty()
+            && let Ok(choice) = Self::parse(inner)
+            && !choice.uses_opening()
+        {
+            return Ok(Self::WithOpening(Box::new(choice)));
+        }
         if let Some(choice) = Self::parse_name(trimmed) {
             return Ok(choice);
         }
@@ -63,6 +83,10 @@ impl ProfileChoice {
     fn parse_name(name: &str) -> Option<Self> {
         if name.eq_ignore_ascii_case("default") {
             return Self::parse_name(DEFAULT_KEY_METHOD);
+        }
+        if name.eq_ignore_ascii_case(ENSEMBLE_OPENING_METHOD) {
+            let ensemble = Self::Ensemble(DEFAULT_ENSEMBLE.to_vec());
+            return Some(Self::WithOpening(Box::new(ensemble)));
         }
         if name.eq_ignore_ascii_case(ENSEMBLE_METHOD) {
             return Some(Self::Ensemble(DEFAULT_ENSEMBLE.to_vec()));
@@ -86,13 +110,48 @@ impl ProfileChoice {
                 let titles: Vec<&str> = kinds.iter().map(|k| k.title()).collect();
                 format!("ensemble: {}", titles.join(" + "))
             }
+            Self::WithOpening(inner) => format!("{} + opening chord", inner.label()),
         }
     }
+
+    /// Key templates of this choice (the opening cue does not change them), with
+    /// `num_harmonics` per profile note decaying by `harmonic_decay`. Not real-time safe.
+    pub fn templates(&self, num_harmonics: usize, harmonic_decay: f32) -> Result<KeyTemplates> {
+        let (h, decay) = (num_harmonics, harmonic_decay);
+        match self {
+            Self::Builtin(kind) => Ok(KeyTemplates::new(&KeyProfile::builtin(*kind)?, h, decay)),
+            Self::Custom(profile) => Ok(KeyTemplates::new(profile, h, decay)),
+            Self::Ensemble(kinds) => {
+                let profiles = kinds
+                    .iter()
+                    .map(|&k| KeyProfile::builtin(k))
+                    .collect::<Result<Vec<_>>>()?;
+                KeyTemplates::ensemble(&profiles, h, decay).ok_or_else(|| {
+                    Error::Unsupported("key estimator: an ensemble needs a profile".into())
+                })
+            }
+            Self::WithOpening(inner) => inner.templates(h, decay),
+        }
+    }
+
+    /// Whether the opening-chord tonic cue is on.
+    pub fn uses_opening(&self) -> bool {
+        matches!(self, Self::WithOpening(_))
+    }
+}
+
+fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = text.len().checked_sub(suffix.len())?;
+    let tail = text.get(cut..)?;
+    if !tail.eq_ignore_ascii_case(suffix) {
+        return None;
+    }
+    text.get(..cut)
 }
 
 /// Every name [`ProfileChoice::parse`] accepts besides paths and `+` ensembles.
 pub fn valid_names() -> Vec<&'static str> {
-    let mut names = vec!["default", ENSEMBLE_METHOD];
+    let mut names = vec!["default", ENSEMBLE_OPENING_METHOD, ENSEMBLE_METHOD];
     names.extend(ProfileKind::ALL.iter().map(|k| k.name()));
     names
 }
@@ -118,6 +177,22 @@ mod tests {
             ProfileChoice::parse("ensemble")?,
             ProfileChoice::Ensemble(DEFAULT_ENSEMBLE.to_vec())
         );
+        let with_opening = ProfileChoice::parse("Ensemble_Opening")?;
+        assert_eq!(with_opening, ProfileChoice::WithOpening(Box::default()));
+        assert!(with_opening.uses_opening());
+        assert_eq!(ProfileChoice::parse("ensemble+opening")?, with_opening);
+        assert!(!ProfileChoice::default().uses_opening());
+        assert_eq!(
+            ProfileChoice::parse("shaath+edma+opening")?,
+            ProfileChoice::WithOpening(Box::new(ProfileChoice::Ensemble(vec![
+                ProfileKind::Shaath,
+                ProfileKind::Edma
+            ])))
+        );
+        assert_eq!(
+            ProfileChoice::parse("krumhansl_kessler+opening")?.label(),
+            "Krumhansl–Kessler + opening chord"
+        );
         assert_eq!(
             ProfileChoice::parse("shaath+edma")?,
             ProfileChoice::Ensemble(vec![ProfileKind::Shaath, ProfileKind::Edma])
@@ -131,7 +206,14 @@ mod tests {
 
     #[test]
     fn a_bad_name_lists_the_valid_ones() {
-        for spec in ["krumhansl", "", "shaath+nope", "/no/such/profile.json"] {
+        for spec in [
+            "krumhansl",
+            "",
+            "shaath+nope",
+            "/no/such/profile.json",
+            "+opening",
+            "ensemble_opening+opening",
+        ] {
             let msg = ProfileChoice::parse(spec).err().map(|e| e.to_string());
             let msg = msg.unwrap_or_default();
             assert!(msg.contains("valid names"), "{spec:?}: {msg}");
