@@ -10,7 +10,10 @@ pub enum Error {
     /// The message already includes the OS error, so it is not also chained as a `source`
     /// (which would print it twice in `error: …` reports).
     #[error("I/O error on {path}: {io_error}")]
-    Io { path: PathBuf, io_error: std::io::Error },
+    Io {
+        path: PathBuf,
+        io_error: std::io::Error,
+    },
     #[error("invalid config {path}: {msg}")]
     Config { path: PathBuf, msg: String },
     #[error("unsupported config value: {0}")]
@@ -32,6 +35,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), io_error: source }
+        Error::Io {
+            path: path.into(),
+            io_error: source,
+        }
     }
 }

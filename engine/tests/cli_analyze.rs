@@ -167,7 +167,14 @@ fn the_key_method_is_selectable_and_a_bad_one_is_refused() {
     let audio = muq_engine::audio::load_mono_24k(&file).unwrap();
     for method in ["temperley", "krumhansl_kessler"] {
         let (ok, stdout, stderr) = muq(
-            &["analyze", file_s, "--model", empty_s, "--key-method", method],
+            &[
+                "analyze",
+                file_s,
+                "--model",
+                empty_s,
+                "--key-method",
+                method,
+            ],
             tmp.path(),
         );
         assert!(ok, "{stderr}");
@@ -184,7 +191,14 @@ fn the_key_method_is_selectable_and_a_bad_one_is_refused() {
         assert!(row.starts_with(&expected), "{method}: {row} vs {expected}");
     }
     let (ok, _, stderr) = muq(
-        &["analyze", file_s, "--model", empty_s, "--key-method", "no_such_profile"],
+        &[
+            "analyze",
+            file_s,
+            "--model",
+            empty_s,
+            "--key-method",
+            "no_such_profile",
+        ],
         tmp.path(),
     );
     assert!(!ok, "a bad key method was accepted");

@@ -29,11 +29,23 @@ fn muq_case() -> PathBuf {
 }
 
 fn muq(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_muq")).args(args).output().expect("run muq")
+    Command::new(env!("CARGO_BIN_EXE_muq"))
+        .args(args)
+        .output()
+        .expect("run muq")
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 #[test]
@@ -52,10 +64,18 @@ fn embed_saves_the_official_hidden_states() {
         "--layer",
         "all",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = candle_core::safetensors::load(&out_path, &Device::Cpu).unwrap();
-    let exp = candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap();
-    let num_states = exp.keys().filter(|k| k.starts_with("hidden_states.")).count();
+    let exp =
+        candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let num_states = exp
+        .keys()
+        .filter(|k| k.starts_with("hidden_states."))
+        .count();
     assert!(num_states >= 2);
     assert_eq!(got.len(), num_states);
     for i in 0..num_states {
@@ -82,11 +102,16 @@ fn long_audio_is_encoded_in_windows() {
         "--window-s",
         "1",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = candle_core::safetensors::load(&out_path, &Device::Cpu).unwrap();
     assert_eq!(got.len(), 1, "only the last state by default");
     let (name, t) = got.iter().next().unwrap();
-    let exp = candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let exp =
+        candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap();
     assert_eq!(t.dims(), exp[name].dims(), "windows cover the whole file");
     let vals = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert!(vals.iter().all(|v| v.is_finite()));
@@ -97,7 +122,12 @@ fn bad_inputs_fail_with_an_error_line() {
     let case = muq_case();
     let dir = tempfile::tempdir().unwrap();
     let short = dir.path().join("short.wav");
-    let spec = hound::WavSpec { channels: 1, sample_rate: 24_000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 24_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(&short, spec).unwrap();
     for _ in 0..500 {
         w.write_sample(0.1f32).unwrap();
@@ -122,9 +152,20 @@ fn bad_inputs_fail_with_an_error_line() {
         ]);
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(needle),
+            "{stderr}"
+        );
     }
-    let out = muq(&["embed", "--model", "/nonexistent", "--audio", "x.wav", "--out", "y"]);
+    let out = muq(&[
+        "embed",
+        "--model",
+        "/nonexistent",
+        "--audio",
+        "x.wav",
+        "--out",
+        "y",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
 }

@@ -20,22 +20,35 @@ fn golden() {
         Ok(c) => c,
         Err(e) => panic!("golden: cannot read {}: {e:#}", dir.display()),
     };
-    assert!(!cases.is_empty(), "golden: no case folders (with a config.json) in {}", dir.display());
+    assert!(
+        !cases.is_empty(),
+        "golden: no case folders (with a config.json) in {}",
+        dir.display()
+    );
     let mut failed = Vec::new();
     for case_dir in &cases {
-        let label = case_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = case_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let result = Case::load(case_dir).and_then(|case| match case.kind {
             Kind::Muq => muq::check_muq_case(&case),
             Kind::Mulan => mulan::check_mulan_case(&case),
         });
         match result {
-            Ok((tensor, ratio)) => println!("golden {label}: ok (worst {tensor} err/tol={ratio:.3})"),
+            Ok((tensor, ratio)) => {
+                println!("golden {label}: ok (worst {tensor} err/tol={ratio:.3})")
+            }
             Err(e) => {
                 println!("golden {label}: FAILED\n    {e:#}");
                 failed.push(label);
             }
         }
     }
-    println!("golden: {} passed, {} failed", cases.len() - failed.len(), failed.len());
+    println!(
+        "golden: {} passed, {} failed",
+        cases.len() - failed.len(),
+        failed.len()
+    );
     assert!(failed.is_empty(), "golden cases failed: {failed:?}");
 }

@@ -1,38 +1,11 @@
 //! `StreamingMel::push` / `finish` never allocate (counted with a global allocator wrapper, per
 //! thread), and the streamed frames equal the batch frames.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "no_alloc/counting.rs"]
+mod counting;
 
+use counting::num_allocs;
 use muq_engine::mel::{MelConfig, MelSpectrogram};
-
-struct CountingAlloc;
-
-thread_local! {
-    static NUM_ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = NUM_ALLOCS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = NUM_ALLOCS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn num_allocs() -> usize {
-    NUM_ALLOCS.with(Cell::get)
-}
 
 #[test]
 fn streaming_push_and_finish_do_not_allocate() {

@@ -35,7 +35,10 @@ fn max_ratio(got: &Tensor, exp: &Tensor, atol: f32, rtol: f32) -> f32 {
     assert_eq!(got.dims(), exp.dims());
     let g = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let e = exp.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    g.iter().zip(&e).map(|(a, b)| (a - b).abs() / (atol + rtol * b.abs())).fold(0.0, f32::max)
+    g.iter()
+        .zip(&e)
+        .map(|(a, b)| (a - b).abs() / (atol + rtol * b.abs()))
+        .fold(0.0, f32::max)
 }
 
 fn check_layout(label_rate: u32, pos: &str) {
@@ -52,15 +55,23 @@ fn check_layout(label_rate: u32, pos: &str) {
     for (k, &start) in starts.iter().enumerate() {
         let window = &audio[start..start + window_len];
         let got = streaming.forward_window(window, start as u64).unwrap();
-        let exp = model.forward(&Tensor::from_slice(window, (1, window_len), &dev).unwrap()).unwrap();
+        let exp = model
+            .forward(&Tensor::from_slice(window, (1, window_len), &dev).unwrap())
+            .unwrap();
         assert_eq!(got.hidden_states.len(), exp.hidden_states.len());
         for (i, (g, e)) in got.hidden_states.iter().zip(&exp.hidden_states).enumerate() {
             let r = max_ratio(g, e, 2e-5, 1e-4);
-            assert!(r <= 1.0, "label_rate {label_rate} {pos}: window {k} hidden_states.{i} err/tol {r}");
+            assert!(
+                r <= 1.0,
+                "label_rate {label_rate} {pos}: window {k} hidden_states.{i} err/tol {r}"
+            );
         }
         let stats = streaming.last_stats();
         if k > 0 && k < 5 {
-            assert!(stats.num_cached_tokens > 0, "window {k} reused nothing: {stats:?}");
+            assert!(
+                stats.num_cached_tokens > 0,
+                "window {k} reused nothing: {stats:?}"
+            );
         }
         println!("label_rate {label_rate} {pos} window {k}: {stats:?}");
     }

@@ -63,7 +63,11 @@ fn a_panic_on_the_inference_thread_restarts_the_analysis() -> Result<()> {
             bail!("process returned {status:?}");
         }
         for (channel, input) in channels.iter().zip(&inputs) {
-            assert_bit_exact(&input[offset..offset + BLOCK_LEN], channel, "inference panic")?;
+            assert_bit_exact(
+                &input[offset..offset + BLOCK_LEN],
+                channel,
+                "inference panic",
+            )?;
         }
         num_blocks += 1;
         num_frames += BLOCK_LEN;

@@ -218,7 +218,8 @@ impl MuqAnalyzer {
                             r.message = format!(
                                 "overload: the model is {lag_s:.0} s behind the audio, windows are skipped"
                             );
-                            r.hint.push_str("use a longer hop, a GPU, or fewer plugin instances");
+                            r.hint
+                                .push_str("use a longer hop, a GPU, or fewer plugin instances");
                         }
                         AnalysisPhase::Analysing
                     }

@@ -104,7 +104,13 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     let mut num_failed = 0;
     for file in &files {
         bar.set_message(file.name.clone());
-        match analyze_file(file, plan, &key_profile, session.as_mut(), jsonl.as_deref_mut()) {
+        match analyze_file(
+            file,
+            plan,
+            &key_profile,
+            session.as_mut(),
+            jsonl.as_deref_mut(),
+        ) {
             Ok(row) => {
                 if let Some(csv) = &mut csv {
                     writeln!(csv, "{row}")?;

@@ -39,7 +39,8 @@ fn test_signal(num_samples: usize) -> Vec<f32> {
     (0..num_samples)
         .map(|i| {
             let t = i as f32 / 24_000.0;
-            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.1 * (2.0 * std::f32::consts::PI * 3111.0 * t).sin()
+            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                + 0.1 * (2.0 * std::f32::consts::PI * 3111.0 * t).sin()
         })
         .collect()
 }
@@ -51,7 +52,11 @@ fn weight_bytes(cfg: &MuqConfig) -> usize {
 }
 
 fn weight_floats(cfg: &MuqConfig) -> usize {
-    let (c, d, i) = (cfg.conv_dim, cfg.encoder_dim, cfg.w2v2_config.intermediate_size);
+    let (c, d, i) = (
+        cfg.conv_dim,
+        cfg.encoder_dim,
+        cfg.w2v2_config.intermediate_size,
+    );
     let k = cfg.w2v2_config.conv_depthwise_kernel_size;
     let conv = |cin: usize| c * cin * 9 + c;
     let bns = 3 * 4 * c;
@@ -85,7 +90,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("--arch {:?}: only `muq-large` is known", args.arch);
     }
     if !args.random_weights {
-        bail!("pass --random-weights: the benchmark builds the architecture with seeded random weights");
+        bail!(
+            "pass --random-weights: the benchmark builds the architecture with seeded random weights"
+        );
     }
     if let Some(n) = args.threads {
         if n == 0 {

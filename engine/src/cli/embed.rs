@@ -37,9 +37,17 @@ fn parse_layers(spec: &str, num_states: usize) -> Result<Vec<usize>> {
         "all" => Ok((0..num_states).collect()),
         "last" => Ok(vec![num_states - 1]),
         n => {
-            let idx: usize = n.parse().with_context(|| format!("--layer {n:?}: expected 0..={}, `last` or `all`", num_states - 1))?;
+            let idx: usize = n.parse().with_context(|| {
+                format!(
+                    "--layer {n:?}: expected 0..={}, `last` or `all`",
+                    num_states - 1
+                )
+            })?;
             if idx >= num_states {
-                bail!("--layer {idx}: the model has hidden states 0..={}", num_states - 1);
+                bail!(
+                    "--layer {idx}: the model has hidden states 0..={}",
+                    num_states - 1
+                );
             }
             Ok(vec![idx])
         }
@@ -52,7 +60,8 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         return super::embed_mulan::run(&args);
     }
     let device = Device::Cpu;
-    let model = Muq::load(&args.model, &device).with_context(|| format!("loading MuQ from {}", args.model.display()))?;
+    let model = Muq::load(&args.model, &device)
+        .with_context(|| format!("loading MuQ from {}", args.model.display()))?;
     let num_states = model.config().encoder_depth + 1;
     let layers = parse_layers(&args.layer, num_states)?;
     if !(args.window_s.is_finite() && args.window_s >= 1.0) {
@@ -69,8 +78,14 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         let parts: Vec<&Tensor> = outputs.iter().map(|window| &window[k]).collect();
         tensors.insert(format!("hidden_states.{idx}"), Tensor::cat(&parts, 1)?);
     }
-    candle_core::safetensors::save(&tensors, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
-    let tokens = tensors.values().next().map(|t| t.dim(1)).transpose()?.unwrap_or(0);
+    candle_core::safetensors::save(&tensors, &args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let tokens = tensors
+        .values()
+        .next()
+        .map(|t| t.dim(1))
+        .transpose()?
+        .unwrap_or(0);
     println!(
         "{}: {} tokens x {} dims, hidden states {:?} -> {}",
         args.audio.display(),
@@ -87,15 +102,29 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 /// last one trimmed to the grid; a tail under 4 tokens is dropped). Only one window of samples
 /// and the requested hidden states are held in memory. Returns, per window, the states listed
 /// in `layers` (in that order) and the count of non-finite samples replaced by 0.
-fn encode_file(model: &Muq, path: &Path, window_len: usize, layers: &[usize]) -> Result<(Vec<Vec<Tensor>>, usize)> {
+fn encode_file(
+    model: &Muq,
+    path: &Path,
+    window_len: usize,
+    layers: &[usize],
+) -> Result<(Vec<Vec<Tensor>>, usize)> {
     let mut reader = AudioReader::open(path, Some(24_000))?;
     let spt = model.config().samples_per_token();
     let mut buf: Vec<f32> = Vec::with_capacity(2 * window_len);
     let mut outputs = Vec::new();
     let mut num_windows = 0usize;
     let encode = |samples: &[f32], outputs: &mut Vec<Vec<Tensor>>| -> Result<()> {
-        let out = model.forward(&Tensor::from_slice(samples, (1, samples.len()), model.device())?)?;
-        outputs.push(layers.iter().map(|&i| out.hidden_states[i].clone()).collect());
+        let out = model.forward(&Tensor::from_slice(
+            samples,
+            (1, samples.len()),
+            model.device(),
+        )?)?;
+        outputs.push(
+            layers
+                .iter()
+                .map(|&i| out.hidden_states[i].clone())
+                .collect(),
+        );
         Ok(())
     };
     loop {
@@ -114,7 +143,11 @@ fn encode_file(model: &Muq, path: &Path, window_len: usize, layers: &[usize]) ->
     let min_len = spt.max(1025);
     if num_windows == 0 {
         if buf.len() < min_len {
-            bail!("{}: {} samples at 24 kHz is too short (at least {min_len} needed)", path.display(), buf.len());
+            bail!(
+                "{}: {} samples at 24 kHz is too short (at least {min_len} needed)",
+                path.display(),
+                buf.len()
+            );
         }
         encode(&buf, &mut outputs)?;
     } else {

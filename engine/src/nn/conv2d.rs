@@ -35,10 +35,24 @@ pub struct Conv2d3x3 {
 
 impl Conv2d3x3 {
     /// Loads the weights; `stride` is (freq, time) = (H, W).
-    pub fn new(num_in: usize, num_out: usize, stride: (usize, usize), vb: VarBuilder) -> Result<Self> {
-        let weight = vb.get((num_out, num_in, 3, 3), "weight")?.reshape((num_out, num_in * 9))?;
+    pub fn new(
+        num_in: usize,
+        num_out: usize,
+        stride: (usize, usize),
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let weight = vb
+            .get((num_out, num_in, 3, 3), "weight")?
+            .reshape((num_out, num_in * 9))?;
         let bias = vb.get(num_out, "bias")?.reshape((num_out, 1))?;
-        Ok(Self { weight, winograd: None, bias, num_in, num_out, stride })
+        Ok(Self {
+            weight,
+            winograd: None,
+            bias,
+            num_in,
+            num_out,
+            stride,
+        })
     }
 
     /// Builds from explicit tensors (weight (Cout, Cin, 3, 3), bias (Cout)).
@@ -49,7 +63,14 @@ impl Conv2d3x3 {
         }
         let weight = weight.reshape((num_out, num_in * 9))?;
         let bias = bias.reshape((num_out, 1))?;
-        Ok(Self { weight, winograd: None, bias, num_in, num_out, stride })
+        Ok(Self {
+            weight,
+            winograd: None,
+            bias,
+            num_in,
+            num_out,
+            stride,
+        })
     }
 
     /// Folds a following per-channel affine map (eval BatchNorm) into weights and bias:
@@ -119,7 +140,10 @@ impl Conv2d3x3 {
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let (b, cin, h, w) = xs.dims4()?;
         if cin != self.num_in {
-            candle_core::bail!("Conv2d3x3: expected {} input channels, got {cin}", self.num_in);
+            candle_core::bail!(
+                "Conv2d3x3: expected {} input channels, got {cin}",
+                self.num_in
+            );
         }
         let mut outs = Vec::with_capacity(b);
         for bi in 0..b {
@@ -146,9 +170,20 @@ impl Conv2d3x3 {
             let n = nr * wo;
             let mut cols = vec![0f32; k * n];
             let plane_len = h * w;
-            cols.par_chunks_mut(9 * n).enumerate().for_each(|(ci, dst)| {
-                im2col_channel(&x[ci * plane_len..(ci + 1) * plane_len], h, w, self.stride, r0, nr, wo, dst);
-            });
+            cols.par_chunks_mut(9 * n)
+                .enumerate()
+                .for_each(|(ci, dst)| {
+                    im2col_channel(
+                        &x[ci * plane_len..(ci + 1) * plane_len],
+                        h,
+                        w,
+                        self.stride,
+                        r0,
+                        nr,
+                        wo,
+                        dst,
+                    );
+                });
             let cols_t = Tensor::from_vec(cols, (k, n), device)?;
             let y = self.weight.matmul(&cols_t)?.broadcast_add(&self.bias)?;
             let y = y.flatten_all()?.to_vec1::<f32>()?;
@@ -203,7 +238,16 @@ mod tests {
     use candle_core::Device;
 
     /// Direct definition of the convolution, for comparison.
-    fn reference(x: &[f32], wt: &[f32], bias: &[f32], cin: usize, cout: usize, h: usize, w: usize, s: (usize, usize)) -> Vec<f32> {
+    fn reference(
+        x: &[f32],
+        wt: &[f32],
+        bias: &[f32],
+        cin: usize,
+        cout: usize,
+        h: usize,
+        w: usize,
+        s: (usize, usize),
+    ) -> Vec<f32> {
         let (ho, wo) = (h.div_ceil(s.0), w.div_ceil(s.1));
         let mut out = vec![0f32; cout * ho * wo];
         for co in 0..cout {
@@ -217,7 +261,8 @@ mod tests {
                                 let wi = (j * s.1 + kw) as isize - 1;
                                 if hi >= 0 && wi >= 0 && (hi as usize) < h && (wi as usize) < w {
                                     acc += (x[(ci * h + hi as usize) * w + wi as usize]
-                                        * wt[((co * cin + ci) * 3 + kh) * 3 + kw]) as f64;
+                                        * wt[((co * cin + ci) * 3 + kh) * 3 + kw])
+                                        as f64;
                                 }
                             }
                         }
@@ -232,7 +277,11 @@ mod tests {
     #[test]
     fn matches_direct_convolution_for_all_strides() -> Result<()> {
         let dev = Device::Cpu;
-        for &(cin, cout, h, w) in &[(1usize, 4usize, 9usize, 7usize), (3, 5, 8, 11), (2, 3, 1, 1)] {
+        for &(cin, cout, h, w) in &[
+            (1usize, 4usize, 9usize, 7usize),
+            (3, 5, 8, 11),
+            (2, 3, 1, 1),
+        ] {
             for &s in &[(1, 1), (2, 2), (2, 1), (1, 2)] {
                 let wt = Tensor::randn(0f32, 1.0, (cout, cin, 3, 3), &dev)?;
                 let b = Tensor::randn(0f32, 1.0, cout, &dev)?;

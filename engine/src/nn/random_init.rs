@@ -15,7 +15,11 @@ pub struct SeededRandomBackend {
 
 /// Builds a `VarBuilder` over [`SeededRandomBackend`] (f32).
 pub fn random_var_builder(seed: u64, device: &Device) -> VarBuilder<'static> {
-    VarBuilder::from_backend(Box::new(SeededRandomBackend { seed }), DType::F32, device.clone())
+    VarBuilder::from_backend(
+        Box::new(SeededRandomBackend { seed }),
+        DType::F32,
+        device.clone(),
+    )
 }
 
 /// SplitMix64 step.
@@ -82,12 +86,20 @@ mod tests {
     #[test]
     fn deterministic_per_name_and_seed() -> Result<()> {
         let dev = Device::Cpu;
-        let a = random_var_builder(7, &dev).get((4, 8), "x.weight")?.to_vec2::<f32>()?;
-        let b = random_var_builder(7, &dev).get((4, 8), "x.weight")?.to_vec2::<f32>()?;
-        let c = random_var_builder(8, &dev).get((4, 8), "x.weight")?.to_vec2::<f32>()?;
+        let a = random_var_builder(7, &dev)
+            .get((4, 8), "x.weight")?
+            .to_vec2::<f32>()?;
+        let b = random_var_builder(7, &dev)
+            .get((4, 8), "x.weight")?
+            .to_vec2::<f32>()?;
+        let c = random_var_builder(8, &dev)
+            .get((4, 8), "x.weight")?
+            .to_vec2::<f32>()?;
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let var = random_var_builder(7, &dev).get(16, "bn.running_var")?.to_vec1::<f32>()?;
+        let var = random_var_builder(7, &dev)
+            .get(16, "bn.running_var")?
+            .to_vec1::<f32>()?;
         assert!(var.iter().all(|v| (0.5..1.5).contains(v)));
         Ok(())
     }

@@ -27,7 +27,12 @@ pub struct WinogradConv {
 
 /// `G g Gᵀ` for one 3×3 kernel (row-major), computed in f64.
 fn transform_kernel(g: &[f32]) -> [f32; 16] {
-    const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    const G: [[f64; 3]; 4] = [
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0],
+    ];
     let mut tmp = [[0f64; 3]; 4]; // G g
     for i in 0..4 {
         for j in 0..3 {
@@ -73,7 +78,8 @@ impl WinogradConv {
     pub fn forward_one(&self, x: &[f32], h: usize, w: usize, device: &Device) -> Result<Vec<f32>> {
         let (cin, cout) = (self.num_in, self.num_out);
         let (tiles_h, tiles_w) = (h.div_ceil(2), w.div_ceil(2));
-        let rows_per_block = (MAX_BLOCK_VALUES / (16 * cin * tiles_w).max(1)).clamp(1, tiles_h.max(1));
+        let rows_per_block =
+            (MAX_BLOCK_VALUES / (16 * cin * tiles_w).max(1)).clamp(1, tiles_h.max(1));
         let mut out = vec![0f32; cout * h * w];
         let mut r0 = 0;
         while r0 < tiles_h {
@@ -84,7 +90,9 @@ impl WinogradConv {
             v.par_chunks_mut(16 * n).enumerate().for_each(|(ci, dst)| {
                 input_transform(&x[ci * h * w..(ci + 1) * h * w], h, w, r0, nr, tiles_w, dst);
             });
-            let v_t = Tensor::from_vec(v, (cin, 16, n), device)?.transpose(0, 1)?.contiguous()?;
+            let v_t = Tensor::from_vec(v, (cin, 16, n), device)?
+                .transpose(0, 1)?
+                .contiguous()?;
             let m = self.u.matmul(&v_t)?; // (16, Cout, n)
             let m = m.flatten_all()?.to_vec1::<f32>()?;
             let plane = h * w;
@@ -98,10 +106,22 @@ impl WinogradConv {
 }
 
 /// Writes `Bᵀ d B` of tile rows `r0..r0+nr` of one channel into `dst` laid out (16, nr·tiles_w).
-fn input_transform(plane: &[f32], h: usize, w: usize, r0: usize, nr: usize, tiles_w: usize, dst: &mut [f32]) {
+fn input_transform(
+    plane: &[f32],
+    h: usize,
+    w: usize,
+    r0: usize,
+    nr: usize,
+    tiles_w: usize,
+    dst: &mut [f32],
+) {
     let n = nr * tiles_w;
     let at = |r: isize, c: isize| -> f32 {
-        if r >= 0 && c >= 0 && (r as usize) < h && (c as usize) < w { plane[r as usize * w + c as usize] } else { 0.0 }
+        if r >= 0 && c >= 0 && (r as usize) < h && (c as usize) < w {
+            plane[r as usize * w + c as usize]
+        } else {
+            0.0
+        }
     };
     for tr in 0..nr {
         let top = 2 * (r0 + tr) as isize - 1;

@@ -36,11 +36,9 @@ pub fn classify(config: &serde_json::Value) -> Result<Kind> {
 
 /// One case folder with its expected tensors and tolerances.
 pub struct Case {
-    pub name: String,
     pub dir: PathBuf,
     pub kind: Kind,
     pub config_text: String,
-    pub case_json: serde_json::Value,
     pub expected: BTreeMap<String, Tensor>,
     tolerances: BTreeMap<String, (f64, f64)>,
 }
@@ -48,7 +46,9 @@ pub struct Case {
 /// Lists the case folders (sub-directories holding a config.json), sorted by name.
 pub fn list_cases(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading golden dir {}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("reading golden dir {}", dir.display()))?
+    {
         let path = entry?.path();
         if path.is_dir() && path.join("config.json").is_file() {
             out.push(path);
@@ -60,15 +60,17 @@ pub fn list_cases(dir: &Path) -> Result<Vec<PathBuf>> {
 
 impl Case {
     pub fn load(dir: &Path) -> Result<Self> {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let config_text = std::fs::read_to_string(dir.join("config.json"))?;
-        let config: serde_json::Value = serde_json::from_str(&config_text).context("config.json")?;
+        let config: serde_json::Value =
+            serde_json::from_str(&config_text).context("config.json")?;
         let kind = classify(&config)?;
         let case_json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json"))?).context("case.json")?;
-        let expected = candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu)?
-            .into_iter()
-            .collect();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json"))?)
+                .context("case.json")?;
+        let expected =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu)?
+                .into_iter()
+                .collect();
         let mut tolerances = BTreeMap::new();
         if let Some(obj) = case_json.get("tolerances").and_then(|t| t.as_object()) {
             for (k, v) in obj {
@@ -79,7 +81,13 @@ impl Case {
                 }
             }
         }
-        Ok(Self { name, dir: dir.to_path_buf(), kind, config_text, case_json, expected, tolerances })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            kind,
+            config_text,
+            expected,
+            tolerances,
+        })
     }
 
     /// (atol, rtol) for a tensor. Tensors without their own entry in case.json (the `debug.*`
@@ -96,7 +104,12 @@ impl Case {
                 rtol = rtol.max(*r);
             }
         }
-        let max_abs = expected.to_dtype(DType::F64)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>()?;
+        let max_abs = expected
+            .to_dtype(DType::F64)?
+            .abs()?
+            .flatten_all()?
+            .max(0)?
+            .to_scalar::<f64>()?;
         Ok((atol.max(2e-5 * max_abs), rtol))
     }
 }
@@ -112,7 +125,12 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new(case: &'a Case) -> Self {
-        Self { case, checked: BTreeSet::new(), ratios: Vec::new(), failures: Vec::new() }
+        Self {
+            case,
+            checked: BTreeSet::new(),
+            ratios: Vec::new(),
+            failures: Vec::new(),
+        }
     }
 
     /// Whether the case has this expected tensor.
@@ -123,10 +141,18 @@ impl<'a> Checker<'a> {
     /// Compares `got` with expected `name`: shapes equal, integer tensors exactly, floating
     /// tensors with |got − exp| ≤ atol + rtol·|exp| element-wise.
     pub fn check(&mut self, name: &str, got: &Tensor) -> Result<()> {
-        let exp = self.case.expected.get(name).ok_or_else(|| anyhow!("no expected tensor {name}"))?;
+        let exp = self
+            .case
+            .expected
+            .get(name)
+            .ok_or_else(|| anyhow!("no expected tensor {name}"))?;
         self.checked.insert(name.to_string());
         if got.dims() != exp.dims() {
-            self.failures.push(format!("{name}: shape {:?}, expected {:?}", got.dims(), exp.dims()));
+            self.failures.push(format!(
+                "{name}: shape {:?}, expected {:?}",
+                got.dims(),
+                exp.dims()
+            ));
             return Ok(());
         }
         if exp.dtype().is_int() {
@@ -134,9 +160,14 @@ impl<'a> Checker<'a> {
             let e = exp.to_dtype(DType::I64)?.flatten_all()?.to_vec1::<i64>()?;
             let mismatches = g.iter().zip(&e).filter(|(a, b)| a != b).count();
             if mismatches > 0 {
-                self.failures.push(format!("{name}: {mismatches} integer values differ ({g:?} vs {e:?})"));
+                self.failures.push(format!(
+                    "{name}: {mismatches} integer values differ ({g:?} vs {e:?})"
+                ));
             }
-            self.ratios.push((name.to_string(), if mismatches > 0 { f64::INFINITY } else { 0.0 }));
+            self.ratios.push((
+                name.to_string(),
+                if mismatches > 0 { f64::INFINITY } else { 0.0 },
+            ));
             return Ok(());
         }
         let (atol, rtol) = self.case.tolerance(name, exp)?;
@@ -165,7 +196,8 @@ impl<'a> Checker<'a> {
     pub fn finish(mut self) -> Result<(String, f64)> {
         for name in self.case.expected.keys() {
             if !self.checked.contains(name) {
-                self.failures.push(format!("{name}: expected tensor was never computed"));
+                self.failures
+                    .push(format!("{name}: expected tensor was never computed"));
             }
         }
         if !self.failures.is_empty() {
@@ -180,10 +212,19 @@ impl<'a> Checker<'a> {
 
 /// Reads a 24 kHz float32 mono WAV bit-exactly.
 pub fn read_wav_f32(path: &Path) -> Result<Vec<f32>> {
-    let mut reader = hound::WavReader::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader =
+        hound::WavReader::open(path).with_context(|| format!("opening {}", path.display()))?;
     let spec = reader.spec();
-    if spec.sample_format != hound::SampleFormat::Float || spec.bits_per_sample != 32 || spec.channels != 1 {
-        bail!("{}: expected mono float32 WAV, got {spec:?}", path.display());
+    if spec.sample_format != hound::SampleFormat::Float
+        || spec.bits_per_sample != 32
+        || spec.channels != 1
+    {
+        bail!(
+            "{}: expected mono float32 WAV, got {spec:?}",
+            path.display()
+        );
     }
-    Ok(reader.samples::<f32>().collect::<std::result::Result<Vec<_>, _>>()?)
+    Ok(reader
+        .samples::<f32>()
+        .collect::<std::result::Result<Vec<_>, _>>()?)
 }

@@ -26,9 +26,15 @@ pub fn check_muq_case(case: &Case) -> Result<(String, f64)> {
         let mel = muq_engine::mel::MelSpectrogram::new(muq_engine::mel::MelConfig::muq());
         let fb = mel.filterbank().to_vec();
         let n_mels = 128;
-        chk.check("frontend.mel_fb", &Tensor::from_vec(fb.clone(), (fb.len() / n_mels, n_mels), &dev)?)?;
+        chk.check(
+            "frontend.mel_fb",
+            &Tensor::from_vec(fb.clone(), (fb.len() / n_mels, n_mels), &dev)?,
+        )?;
         let win = mel.window().to_vec();
-        chk.check("frontend.window", &Tensor::from_vec(win.clone(), win.len(), &dev)?)?;
+        chk.check(
+            "frontend.window",
+            &Tensor::from_vec(win.clone(), win.len(), &dev)?,
+        )?;
     }
 
     let (blocks, enc) = model.forward_mel_debug(&mel_norm)?;
@@ -39,7 +45,13 @@ pub fn check_muq_case(case: &Case) -> Result<(String, f64)> {
     for (i, h) in enc.hidden_states.iter().enumerate() {
         chk.check(&format!("hidden_states.{i}"), h)?;
     }
-    if let Some(pos) = enc.pos.as_ref().map(|p| p.as_official()).transpose()?.flatten() {
+    if let Some(pos) = enc
+        .pos
+        .as_ref()
+        .map(|p| p.as_official())
+        .transpose()?
+        .flatten()
+    {
         chk.check("debug.pos_emb", &pos)?;
     }
     if let Some(l0) = &enc.layer0 {
@@ -54,6 +66,9 @@ pub fn check_muq_case(case: &Case) -> Result<(String, f64)> {
     // The public forward must agree with the debug path on the last state.
     let out = model.forward(&Tensor::from_slice(&wav, (1, wav.len()), &dev)?)?;
     let last_idx = out.hidden_states.len() - 1;
-    chk.check(&format!("hidden_states.{last_idx}"), out.last_hidden_state())?;
+    chk.check(
+        &format!("hidden_states.{last_idx}"),
+        out.last_hidden_state(),
+    )?;
     chk.finish()
 }

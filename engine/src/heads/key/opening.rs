@@ -20,6 +20,7 @@
 
 use super::camelot::NUM_KEYS;
 use super::chroma::{FineChroma, NUM_FINE_BINS, fold_to_pitch_classes};
+use super::profiles::normalize_zero_mean;
 
 /// Settings of the opening-chord stage.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,19 +119,6 @@ impl OpeningChord {
         self.sum = [0.0; NUM_FINE_BINS];
         self.num_frames = 0;
     }
-}
-
-/// Subtracts the mean and scales to unit norm; false (and all zeros) for a constant vector.
-fn normalize_zero_mean(values: &mut [f32; 12]) -> bool {
-    let mean = values.iter().sum::<f32>() / 12.0;
-    values.iter_mut().for_each(|v| *v -= mean);
-    let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
-    if !(norm > 1e-12) {
-        values.fill(0.0);
-        return false;
-    }
-    values.iter_mut().for_each(|v| *v /= norm);
-    true
 }
 
 #[cfg(test)]

@@ -250,7 +250,7 @@ fn expand_harmonics(weights: &[f32; 12], num_harmonics: usize, decay: f32) -> [f
 }
 
 /// Subtracts the mean and scales to unit norm; returns false (leaving zeros) for constant input.
-fn normalize_zero_mean(values: &mut [f32; 12]) -> bool {
+pub(super) fn normalize_zero_mean(values: &mut [f32; 12]) -> bool {
     let mean = values.iter().sum::<f32>() / 12.0;
     values.iter_mut().for_each(|v| *v -= mean);
     let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();

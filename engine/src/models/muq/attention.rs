@@ -38,12 +38,18 @@ impl SelfAttention {
         let d = cfg.encoder_dim;
         let num_heads = cfg.w2v2_config.num_attention_heads;
         let head_dim = cfg.head_dim();
-        let kind = cfg.position_embeddings().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let kind = cfg
+            .position_embeddings()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let relative = if kind == PositionEmbeddings::Relative {
             Some(RelativeParams {
                 linear_pos: LinearT::new_no_bias(d, d, vb.pp("linear_pos"))?,
-                pos_bias_u: vb.get((num_heads, head_dim), "pos_bias_u")?.reshape((1, num_heads, 1, head_dim))?,
-                pos_bias_v: vb.get((num_heads, head_dim), "pos_bias_v")?.reshape((1, num_heads, 1, head_dim))?,
+                pos_bias_u: vb
+                    .get((num_heads, head_dim), "pos_bias_u")?
+                    .reshape((1, num_heads, 1, head_dim))?,
+                pos_bias_v: vb
+                    .get((num_heads, head_dim), "pos_bias_v")?
+                    .reshape((1, num_heads, 1, head_dim))?,
             })
         } else {
             None
@@ -62,7 +68,9 @@ impl SelfAttention {
     /// (B, T, D) -> (B, H, T, hd)
     fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
         let (b, t, _) = xs.dims3()?;
-        xs.reshape((b, t, self.num_heads, self.head_dim))?.transpose(1, 2)?.contiguous()
+        xs.reshape((b, t, self.num_heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
     }
 
     /// HF's rotary: the block input, viewed as (B, T, H, hd), is rotated with half-split
@@ -98,7 +106,10 @@ impl SelfAttention {
                 let q_u = q.broadcast_add(&rel.pos_bias_u)?;
                 let q_v = q.broadcast_add(&rel.pos_bias_v)?;
                 let ac = q_u.matmul(&k.t()?)?; // (B, H, T, T)
-                let bd = q_v.matmul(&p.broadcast_as((b, self.num_heads, 2 * t - 1, self.head_dim))?.t()?)?;
+                let bd = q_v.matmul(
+                    &p.broadcast_as((b, self.num_heads, 2 * t - 1, self.head_dim))?
+                        .t()?,
+                )?;
                 let bd = shift_relative(&bd, t)?;
                 ((ac + bd)? * scale)?
             }
@@ -115,7 +126,9 @@ impl SelfAttention {
 /// `bd_final[i, j] = bd[i, T − 1 − i + j]` (HF's pad/reshape/slice shift): (B, H, T, 2T−1) -> (B, H, T, T).
 fn shift_relative(bd: &Tensor, t: usize) -> Result<Tensor> {
     let (b, h, _, w) = bd.dims4()?;
-    let idx: Vec<u32> = (0..t).flat_map(|i| (0..t).map(move |j| (t - 1 - i + j) as u32)).collect();
+    let idx: Vec<u32> = (0..t)
+        .flat_map(|i| (0..t).map(move |j| (t - 1 - i + j) as u32))
+        .collect();
     let idx = Tensor::from_vec(idx, (1, 1, t, t), bd.device())?
         .broadcast_as((b, h, t, t))?
         .contiguous()?;

@@ -122,7 +122,10 @@ impl MuqConfig {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::from_json_str(&text).map_err(|e| match e {
-            Error::Config { msg, .. } => Error::Config { path: path.into(), msg },
+            Error::Config { msg, .. } => Error::Config {
+                path: path.into(),
+                msg,
+            },
             other => other,
         })
     }
@@ -158,13 +161,22 @@ impl MuqConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Unsupported(msg));
         if self.features.len() != 1 || self.features[0] != "melspec_2048" {
-            return bad(format!("features {:?} (only [\"melspec_2048\"] exists)", self.features));
+            return bad(format!(
+                "features {:?} (only [\"melspec_2048\"] exists)",
+                self.features
+            ));
         }
         if self.n_mels != 128 {
-            return bad(format!("n_mels {} (MuQ's mel frontend is fixed at 128)", self.n_mels));
+            return bad(format!(
+                "n_mels {} (MuQ's mel frontend is fixed at 128)",
+                self.n_mels
+            ));
         }
         if self.hop_length != 240 {
-            return bad(format!("hop_length {} (MuQ's mel frontend uses 240)", self.hop_length));
+            return bad(format!(
+                "hop_length {} (MuQ's mel frontend uses 240)",
+                self.hop_length
+            ));
         }
         if self.label_rate != 25 && self.label_rate != 50 {
             return bad(format!("label_rate {} (25 or 50)", self.label_rate));
@@ -173,7 +185,10 @@ impl MuqConfig {
         for (name, v) in [
             ("conv_dim", self.conv_dim),
             ("encoder_dim", self.encoder_dim),
-            ("w2v2_config.intermediate_size", self.w2v2_config.intermediate_size),
+            (
+                "w2v2_config.intermediate_size",
+                self.w2v2_config.intermediate_size,
+            ),
         ] {
             if v == 0 || v > max_dim {
                 return bad(format!("{name} {v} (must be in 1..={max_dim})"));
@@ -184,7 +199,9 @@ impl MuqConfig {
         }
         let base = self.w2v2_config.rotary_embedding_base;
         if !(base.is_finite() && base > 1.0 && base <= 1e9) {
-            return bad(format!("rotary_embedding_base {base} (must be in (1, 1e9])"));
+            return bad(format!(
+                "rotary_embedding_base {base} (must be in (1, 1e9])"
+            ));
         }
         let heads = self.w2v2_config.num_attention_heads;
         if heads == 0 || self.encoder_dim % heads != 0 {
@@ -195,10 +212,16 @@ impl MuqConfig {
         }
         let head_dim = self.encoder_dim / heads;
         if self.position_embeddings()? == PositionEmbeddings::Rotary && head_dim % 2 != 0 {
-            return bad(format!("rotary embeddings need an even head dim, got {head_dim}"));
+            return bad(format!(
+                "rotary embeddings need an even head dim, got {head_dim}"
+            ));
         }
-        if self.position_embeddings()? == PositionEmbeddings::Relative && self.encoder_dim % 2 != 0 {
-            return bad(format!("relative embeddings need an even encoder_dim, got {}", self.encoder_dim));
+        if self.position_embeddings()? == PositionEmbeddings::Relative && self.encoder_dim % 2 != 0
+        {
+            return bad(format!(
+                "relative embeddings need an even encoder_dim, got {}",
+                self.encoder_dim
+            ));
         }
         let k = self.w2v2_config.conv_depthwise_kernel_size;
         if k == 0 || k % 2 == 0 || k > 1023 {
@@ -209,7 +232,10 @@ impl MuqConfig {
         // Checked as f32, the precision the normalisation runs in.
         let (mean_f32, std_f32) = (s.melspec_2048_mean as f32, s.melspec_2048_std as f32);
         if !(std_f32.is_normal() && std_f32 > 0.0 && mean_f32.is_finite()) {
-            return bad(format!("stat mean {} / std {} (std must be finite and > 0)", s.melspec_2048_mean, s.melspec_2048_std));
+            return bad(format!(
+                "stat mean {} / std {} (std must be finite and > 0)",
+                s.melspec_2048_mean, s.melspec_2048_std
+            ));
         }
         let eps = self.w2v2_config.layer_norm_eps;
         if !(eps.is_finite() && eps >= 1e-12 && eps < 1.0) {
@@ -225,7 +251,11 @@ impl MuqConfig {
 
     /// Per-block (freq, time) strides of the conv stem.
     pub fn conv_strides(&self) -> [(usize, usize); 2] {
-        if self.n_fold() == 4 { [(2, 2), (2, 2)] } else { [(2, 2), (2, 1)] }
+        if self.n_fold() == 4 {
+            [(2, 2), (2, 2)]
+        } else {
+            [(2, 2), (2, 1)]
+        }
     }
 
     /// Mel samples per encoder token (960 at 25 tokens/s, 480 at 50).
@@ -256,13 +286,17 @@ impl MuqConfig {
             "swish" | "silu" => Ok(candle_nn::Activation::Silu),
             "gelu" => Ok(candle_nn::Activation::Gelu),
             "relu" => Ok(candle_nn::Activation::Relu),
-            other => Err(Error::Unsupported(format!("hidden_act {other:?} (swish, silu, gelu or relu)"))),
+            other => Err(Error::Unsupported(format!(
+                "hidden_act {other:?} (swish, silu, gelu or relu)"
+            ))),
         }
     }
 
     /// Token count for `num_frames` mel frames: each time-stride-2 stage maps n -> ceil(n/2).
     pub fn num_tokens(&self, num_frames: usize) -> usize {
-        self.conv_strides().iter().fold(num_frames, |n, s| n.div_ceil(s.1))
+        self.conv_strides()
+            .iter()
+            .fold(num_frames, |n, s| n.div_ceil(s.1))
     }
 }
 
@@ -293,7 +327,10 @@ mod tests {
         assert_eq!(cfg.stat, builtin.stat);
         assert_eq!(cfg.w2v2_config.num_attention_heads, 16);
         assert_eq!(cfg.w2v2_config.intermediate_size, 4096);
-        assert_eq!(cfg.position_embeddings().unwrap(), PositionEmbeddings::Rotary);
+        assert_eq!(
+            cfg.position_embeddings().unwrap(),
+            PositionEmbeddings::Rotary
+        );
     }
 
     #[test]

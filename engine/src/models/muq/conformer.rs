@@ -15,7 +15,8 @@ use crate::nn::{BatchNormEval, DepthwiseConv1d, linear_t::LinearT};
 const TORCH_EPS: f64 = 1e-5;
 
 fn activation(cfg: &MuqConfig) -> Result<Activation> {
-    cfg.activation().map_err(|e| candle_core::Error::Msg(e.to_string()))
+    cfg.activation()
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))
 }
 
 /// `ffn1` / `ffn2`: `intermediate_dense` → act → `output_dense`.
@@ -60,7 +61,9 @@ pub struct ConvolutionModule {
 impl ConvolutionModule {
     pub fn new(cfg: &MuqConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.encoder_dim;
-        let pw1 = vb.get((2 * d, d, 1), "pointwise_conv1.weight")?.squeeze(2)?;
+        let pw1 = vb
+            .get((2 * d, d, 1), "pointwise_conv1.weight")?
+            .squeeze(2)?;
         let pw2 = vb.get((d, d, 1), "pointwise_conv2.weight")?.squeeze(2)?;
         Ok(Self {
             layer_norm: candle_nn::layer_norm(d, TORCH_EPS, vb.pp("layer_norm"))?,
@@ -81,10 +84,16 @@ impl Module for ConvolutionModule {
     /// (B, T, D) -> (B, T, D), channels-last throughout.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let d = xs.dim(D::Minus1)?;
-        let ys = self.pointwise_conv1.forward(&self.layer_norm.forward(xs)?)?;
-        let ys = (ys.narrow(D::Minus1, 0, d)? * candle_nn::ops::sigmoid(&ys.narrow(D::Minus1, d, d)?)?)?;
+        let ys = self
+            .pointwise_conv1
+            .forward(&self.layer_norm.forward(xs)?)?;
+        let ys = (ys.narrow(D::Minus1, 0, d)?
+            * candle_nn::ops::sigmoid(&ys.narrow(D::Minus1, d, d)?)?)?;
         let ys = self.depthwise_conv.forward(&ys)?;
-        let ys = self.batch_norm.forward_channels_last(&ys)?.apply(&self.act)?;
+        let ys = self
+            .batch_norm
+            .forward_channels_last(&ys)?
+            .apply(&self.act)?;
         self.pointwise_conv2.forward(&ys)
     }
 }
@@ -117,7 +126,11 @@ impl ConformerLayer {
         Ok(Self {
             ffn1_layer_norm: candle_nn::layer_norm(d, TORCH_EPS, vb.pp("ffn1_layer_norm"))?,
             ffn1: FeedForward::new(cfg, vb.pp("ffn1"))?,
-            self_attn_layer_norm: candle_nn::layer_norm(d, TORCH_EPS, vb.pp("self_attn_layer_norm"))?,
+            self_attn_layer_norm: candle_nn::layer_norm(
+                d,
+                TORCH_EPS,
+                vb.pp("self_attn_layer_norm"),
+            )?,
             self_attn: SelfAttention::new(cfg, vb.pp("self_attn"))?,
             conv_module: ConvolutionModule::new(cfg, vb.pp("conv_module"))?,
             ffn2_layer_norm: candle_nn::layer_norm(d, TORCH_EPS, vb.pp("ffn2_layer_norm"))?,
@@ -127,17 +140,29 @@ impl ConformerLayer {
     }
 
     /// (B, T, D) -> (B, T, D); with `debug` the four sub-block outputs are returned too.
-    pub fn forward_debug(&self, xs: &Tensor, pos: &PositionTables, debug: bool) -> Result<(Tensor, Option<LayerDebug>)> {
+    pub fn forward_debug(
+        &self,
+        xs: &Tensor,
+        pos: &PositionTables,
+        debug: bool,
+    ) -> Result<(Tensor, Option<LayerDebug>)> {
         let ffn1_out = self.ffn1.forward(&self.ffn1_layer_norm.forward(xs)?)?;
         let h = ((&ffn1_out * 0.5)? + xs)?;
-        let self_attn_out = self.self_attn.forward(&self.self_attn_layer_norm.forward(&h)?, pos)?;
+        let self_attn_out = self
+            .self_attn
+            .forward(&self.self_attn_layer_norm.forward(&h)?, pos)?;
         let h = (&self_attn_out + h)?;
         let conv_module_out = self.conv_module.forward(&h)?;
         let h = (&conv_module_out + h)?;
         let ffn2_out = self.ffn2.forward(&self.ffn2_layer_norm.forward(&h)?)?;
         let h = ((&ffn2_out * 0.5)? + h)?;
         let out = self.final_layer_norm.forward(&h)?;
-        let dbg = debug.then_some(LayerDebug { ffn1_out, self_attn_out, conv_module_out, ffn2_out });
+        let dbg = debug.then_some(LayerDebug {
+            ffn1_out,
+            self_attn_out,
+            conv_module_out,
+            ffn2_out,
+        });
         Ok((out, dbg))
     }
 
@@ -175,7 +200,11 @@ impl ConformerEncoder {
         Ok(Self {
             embed_positions: PositionEmbedding::new(cfg, vb.pp("embed_positions"))?,
             layers,
-            layer_norm: candle_nn::layer_norm(cfg.encoder_dim, cfg.w2v2_config.layer_norm_eps, vb.pp("layer_norm"))?,
+            layer_norm: candle_nn::layer_norm(
+                cfg.encoder_dim,
+                cfg.w2v2_config.layer_norm_eps,
+                vb.pp("layer_norm"),
+            )?,
         })
     }
 

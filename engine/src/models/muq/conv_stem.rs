@@ -28,7 +28,12 @@ pub struct Res2dModule {
 
 impl Res2dModule {
     /// Keys under `vb`: `conv{1,2,3}.{weight,bias}`, `bn{1,2,3}.*`.
-    pub fn new(num_in: usize, num_out: usize, stride: (usize, usize), vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        num_in: usize,
+        num_out: usize,
+        stride: (usize, usize),
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let fold = |conv: &str, bn: &str, cin: usize, s: (usize, usize)| -> Result<Conv2d3x3> {
             let bn = BatchNormEval::new(num_out, BN_EPS, vb.pp(bn))?;
             Conv2d3x3::new(cin, num_out, s, vb.pp(conv))?.fold_affine(bn.scale(), bn.shift())
@@ -85,7 +90,12 @@ impl Conv2dSubsampling {
             Res2dModule::new(c, c, s1, vb.pp("conv.1"))?,
         ];
         let linear = candle_nn::linear(c * freq_out, cfg.encoder_dim, vb.pp("linear"))?;
-        Ok(Self { conv, linear, frames_per_token: s0.1 * s1.1, time_strides: [s0.1, s1.1] })
+        Ok(Self {
+            conv,
+            linear,
+            frames_per_token: s0.1 * s1.1,
+            time_strides: [s0.1, s1.1],
+        })
     }
 
     /// Output of the two residual blocks: (B, 1, n_mels, F) -> (B, C, F', T).
@@ -97,7 +107,10 @@ impl Conv2dSubsampling {
     /// Rearrange: (B, C, F', T) -> (B, T, C·F'), channel-major features.
     fn rearrange(blocks_out: &Tensor) -> Result<Tensor> {
         let (b, c, f, t) = blocks_out.dims4()?;
-        blocks_out.permute((0, 3, 1, 2))?.contiguous()?.reshape((b, t, c * f))
+        blocks_out
+            .permute((0, 3, 1, 2))?
+            .contiguous()?
+            .reshape((b, t, c * f))
     }
 
     /// Rearrange + linear: (B, C, F', T) -> (B, T, D).
@@ -133,7 +146,9 @@ impl Conv2dSubsampling {
 
     /// Tokens produced from `num_frames` mel frames.
     pub fn num_tokens(&self, num_frames: usize) -> usize {
-        self.time_strides.iter().fold(num_frames, |n, s| n.div_ceil(*s))
+        self.time_strides
+            .iter()
+            .fold(num_frames, |n, s| n.div_ceil(*s))
     }
 
     /// The two residual blocks, for the streaming encoder.

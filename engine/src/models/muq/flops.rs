@@ -20,7 +20,10 @@ pub fn forward_flops(cfg: &MuqConfig, num_frames: usize) -> (f64, f64) {
     let attn = 4.0 * 2.0 * t * d * d + 2.0 * 2.0 * t * t * d;
     let conv_module = 2.0 * t * d * 2.0 * d + 2.0 * t * d * d + 2.0 * t * d * k;
     let per_layer = ffn + attn + conv_module;
-    (block0 + block1 + linear, per_layer * cfg.encoder_depth as f64)
+    (
+        block0 + block1 + linear,
+        per_layer * cfg.encoder_depth as f64,
+    )
 }
 
 #[cfg(test)]
@@ -32,6 +35,10 @@ mod tests {
         // The issue quotes 423 GFLOP per 10 s, 273 of them in the conv stem.
         let (stem, conformer) = forward_flops(&MuqConfig::muq_large_msd_iter(), 1000);
         assert!((stem / 1e9 - 273.0).abs() < 5.0, "stem {}", stem / 1e9);
-        assert!(((stem + conformer) / 1e9 - 423.0).abs() < 10.0, "total {}", (stem + conformer) / 1e9);
+        assert!(
+            ((stem + conformer) / 1e9 - 423.0).abs() < 10.0,
+            "total {}",
+            (stem + conformer) / 1e9
+        );
     }
 }

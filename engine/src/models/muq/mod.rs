@@ -14,7 +14,6 @@ pub mod flops;
 pub mod position;
 pub mod streaming;
 
-
 use candle_core::{Device, Result as CResult, Tensor};
 use candle_nn::VarBuilder;
 
@@ -22,7 +21,6 @@ pub use config::{MUQ_SAMPLE_RATE_HZ, MuqConfig, PositionEmbeddings};
 pub use conformer::{ConformerEncoder, EncoderOutput};
 pub use conv_stem::Conv2dSubsampling;
 pub use streaming::StreamingMuq;
-
 
 use crate::mel::{MelConfig, MelSpectrogram};
 use crate::{Error, Result};
@@ -58,7 +56,8 @@ impl Muq {
     /// MuQ-MuLan pass `vb.pp("mulan.audio.model")`. Unused keys (quantizers, rvq, `linear`,
     /// `cls_token`, `pos_conv_embed`) are never read.
     pub fn new(cfg: &MuqConfig, vb: VarBuilder) -> CResult<Self> {
-        cfg.validate().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        cfg.validate()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let vb = vb.pp("model");
         crate::nn::alloc::with_mapped_weights(|| {
             Ok(Self {
@@ -111,7 +110,11 @@ impl Muq {
     pub fn normalize_mel(&self, mel_db: &Tensor) -> Result<Tensor> {
         let stat = &self.cfg.stat;
         let mut data = mel_db.flatten_all()?.to_vec1::<f32>()?;
-        crate::mel::normalize_in_place(&mut data, stat.melspec_2048_mean as f32, stat.melspec_2048_std as f32);
+        crate::mel::normalize_in_place(
+            &mut data,
+            stat.melspec_2048_mean as f32,
+            stat.melspec_2048_std as f32,
+        );
         Ok(Tensor::from_vec(data, mel_db.dims(), &self.device)?)
     }
 
@@ -128,7 +131,9 @@ impl Muq {
         for i in 0..b {
             let row = wav.get(i)?.to_vec1::<f32>()?;
             if row.iter().any(|x| !x.is_finite()) {
-                return Err(Error::Audio("non-finite samples in the waveform (replace them before the model)".into()));
+                return Err(Error::Audio(
+                    "non-finite samples in the waveform (replace them before the model)".into(),
+                ));
             }
             mels.push(self.mel_norm(&row)?);
         }
@@ -140,7 +145,9 @@ impl Muq {
     pub fn forward_mel(&self, mel_norm: &Tensor) -> CResult<MuqOutput> {
         let conv_out = self.conv.forward(mel_norm)?;
         let out = self.conformer.forward_debug(&conv_out, false)?;
-        Ok(MuqOutput { hidden_states: out.hidden_states })
+        Ok(MuqOutput {
+            hidden_states: out.hidden_states,
+        })
     }
 
     /// Like [`Muq::forward_mel`] but keeps the intermediate tensors the golden fixtures hold.

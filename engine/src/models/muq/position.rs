@@ -33,9 +33,13 @@ pub enum PositionTables {
 #[derive(Debug, Clone)]
 pub enum PositionEmbedding {
     /// `inv_freq` (hd/2,) — the checkpoint buffer.
-    Rotary { inv_freq: Vec<f32> },
+    Rotary {
+        inv_freq: Vec<f32>,
+    },
     /// Sinusoid table width D.
-    Relative { dim: usize },
+    Relative {
+        dim: usize,
+    },
     None,
 }
 
@@ -43,7 +47,9 @@ impl PositionEmbedding {
     /// `vb` at `model.conformer.embed_positions`. The rotary `inv_freq` buffer is read from
     /// the checkpoint when present, else computed as `1 / base^(2i/hd)` in f32 like HF.
     pub fn new(cfg: &MuqConfig, vb: VarBuilder) -> Result<Self> {
-        let kind = cfg.position_embeddings().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let kind = cfg
+            .position_embeddings()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         Ok(match kind {
             PositionEmbeddings::Rotary => {
                 let hd = cfg.head_dim();
@@ -51,11 +57,15 @@ impl PositionEmbedding {
                     vb.get(hd / 2, "inv_freq")?.to_vec1::<f32>()?
                 } else {
                     let base = cfg.w2v2_config.rotary_embedding_base as f32;
-                    (0..hd / 2).map(|i| 1.0 / base.powf((2 * i) as f32 / hd as f32)).collect()
+                    (0..hd / 2)
+                        .map(|i| 1.0 / base.powf((2 * i) as f32 / hd as f32))
+                        .collect()
                 };
                 PositionEmbedding::Rotary { inv_freq }
             }
-            PositionEmbeddings::Relative => PositionEmbedding::Relative { dim: cfg.encoder_dim },
+            PositionEmbeddings::Relative => PositionEmbedding::Relative {
+                dim: cfg.encoder_dim,
+            },
             PositionEmbeddings::None => PositionEmbedding::None,
         })
     }

@@ -33,7 +33,11 @@ struct StemCache {
 
 impl StemCache {
     fn len(&self) -> u64 {
-        if self.dim == 0 { 0 } else { (self.rows.len() / self.dim) as u64 }
+        if self.dim == 0 {
+            0
+        } else {
+            (self.rows.len() / self.dim) as u64
+        }
     }
 
     fn end_idx(&self) -> u64 {
@@ -78,7 +82,11 @@ pub struct StreamingMuq {
 impl StreamingMuq {
     /// Wraps a model; the cache starts empty.
     pub fn new(model: Muq) -> Self {
-        Self { model, cache: StemCache::default(), last_stats: WindowStats::default() }
+        Self {
+            model,
+            cache: StemCache::default(),
+            last_stats: WindowStats::default(),
+        }
     }
 
     /// The wrapped model.
@@ -114,12 +122,16 @@ impl StreamingMuq {
             )));
         }
         if window.iter().any(|x| !x.is_finite()) {
-            return Err(Error::Audio("non-finite samples in the window (replace them before the model)".into()));
+            return Err(Error::Audio(
+                "non-finite samples in the window (replace them before the model)".into(),
+            ));
         }
         let mel = self.model.mel_norm(window)?; // (1, n_mels, F)
         let conv_out = self.conv_out_cached(&mel, start_sample / spt as u64)?;
         let out = self.model.conformer().forward_debug(&conv_out, false)?;
-        Ok(MuqOutput { hidden_states: out.hidden_states })
+        Ok(MuqOutput {
+            hidden_states: out.hidden_states,
+        })
     }
 
     /// Conv-stem output of a window, from the cache where exact.
@@ -129,7 +141,10 @@ impl StreamingMuq {
         let num_tokens = self.model.config().num_tokens(num_frames);
         let stem = self.model.conv();
         if num_tokens <= 2 * (EDGE_TOKENS + MARGIN_TOKENS) {
-            self.last_stats = WindowStats { num_cached_tokens: 0, num_stem_tokens: num_tokens };
+            self.last_stats = WindowStats {
+                num_cached_tokens: 0,
+                num_stem_tokens: num_tokens,
+            };
             return stem.forward(mel);
         }
         let run = |tok_from: usize, tok_to: usize| -> CResult<Tensor> {
@@ -158,13 +173,22 @@ impl StreamingMuq {
             let j_to = num_tokens - EDGE_TOKENS;
             let fresh = run(j_from - MARGIN_TOKENS, j_to + MARGIN_TOKENS)?;
             let fresh = fresh.narrow(1, MARGIN_TOKENS, j_to - j_from)?;
-            self.cache.rows.extend(fresh.flatten_all()?.to_vec1::<f32>()?);
+            self.cache
+                .rows
+                .extend(fresh.flatten_all()?.to_vec1::<f32>()?);
             num_stem_tokens += j_to - j_from + 2 * MARGIN_TOKENS;
             num_fresh = j_to - j_from;
         }
         let n_interior = (g_hi - g_lo) as usize;
-        let interior = Tensor::from_slice(&self.cache.rows[..n_interior * dim], (1, n_interior, dim), mel.device())?;
-        self.last_stats = WindowStats { num_cached_tokens: n_interior - num_fresh, num_stem_tokens };
+        let interior = Tensor::from_slice(
+            &self.cache.rows[..n_interior * dim],
+            (1, n_interior, dim),
+            mel.device(),
+        )?;
+        self.last_stats = WindowStats {
+            num_cached_tokens: n_interior - num_fresh,
+            num_stem_tokens,
+        };
         Tensor::cat(&[&left, &interior, &right], 1)
     }
 }
