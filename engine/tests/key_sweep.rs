@@ -118,7 +118,7 @@ fn key_config_sweep() -> anyhow::Result<()> {
 /// Developer tool: MIREX of the default offline estimator, of `ensemble_opening` (and, with
 /// `MUQ_KEY_ALL_PROFILES` set, of each shipped profile with the default front end) on exported
 /// corpora, e.g. the folders `export_key_corpus` writes for the dev and held-out seeds. `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders.
-/// `MUQ_KEY_CORPUS_DIRS=/tmp/c2024:/tmp/c7 cargo test -p muq-engine --test key_sweep -- --ignored
+/// `MUQ_KEY_CORPUS_DIRS=corpora/c2024:corpora/c7 cargo test -p muq-engine --test key_sweep -- --ignored
 /// wav_corpora --nocapture`
 #[test]
 #[ignore = "developer tool; needs exported corpora"]

@@ -169,6 +169,31 @@ pub fn activate(
     )
 }
 
+/// Copies `channels[..].len()` frames of every input from `offset` of the looped `inputs` into
+/// `channels`, runs `process()` on them under `assert_no_alloc`, and checks the call returned
+/// `Normal` and passed the audio through bit-exactly (`what` names the case in errors).
+pub fn process_looped_block(
+    plugin: &mut MuqLive,
+    context: &mut FakeProcessContext,
+    inputs: &[Vec<f32>],
+    channels: &mut [Vec<f32>],
+    offset: usize,
+    what: &str,
+) -> Result<()> {
+    let num_frames = channels.first().map_or(0, Vec::len);
+    for (channel, input) in channels.iter_mut().zip(inputs) {
+        channel.copy_from_slice(&input[offset..offset + num_frames]);
+    }
+    let status = process_block(plugin, context, channels, num_frames, true);
+    if !matches!(status, ProcessStatus::Normal) {
+        bail!("{what}: process returned {status:?}");
+    }
+    for (channel, input) in channels.iter().zip(inputs) {
+        crate::assert_bit_exact(&input[offset..offset + num_frames], channel, what)?;
+    }
+    Ok(())
+}
+
 /// Runs one `process()` call over `channels[..][..num_frames]` in place; with `no_alloc`, the
 /// call (and only the call: building the host buffer allocates) runs inside `assert_no_alloc`.
 pub fn process_block(
@@ -230,12 +255,11 @@ pub fn rss_kib() -> Result<i64> {
 }
 
 /// Wraps the debug plugin library (allocation-checking `process()`) in a VST3 bundle folder
-/// under `target/torture-bundle/` (a symlink: the library is hundreds of MB).
-pub fn debug_vst3_bundle() -> Result<PathBuf> {
+/// under `target/<folder>/` (a symlink: the library is hundreds of MB). Each test binary passes
+/// its own `folder`, so test processes running at once never replace each other's link.
+pub fn debug_vst3_bundle(folder: &str) -> Result<PathBuf> {
     let library = crate::debug_plugin_library()?;
-    let bundle = crate::target_dir()
-        .join("torture-bundle")
-        .join("muq-live.vst3");
+    let bundle = crate::target_dir().join(folder).join("muq-live.vst3");
     let arch_dir = bundle
         .join("Contents")
         .join(format!("{}-linux", std::env::consts::ARCH));

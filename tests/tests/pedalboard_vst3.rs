@@ -8,11 +8,10 @@
 //! `process()`. Needs `.venv` (scripts/setup-test-env.sh) and the bundle: run through
 //! `scripts/test.sh`.
 
-use anyhow::{Context, Result};
-use muq_live_tests::{
-    debug_plugin_library, run_checked, target_dir, venv_python, vst3_bundle, workspace_root,
-};
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use muq_live_tests::torture::debug_vst3_bundle;
+use muq_live_tests::{run_checked, venv_python, vst3_bundle, workspace_root};
+use std::path::Path;
 use std::process::Command;
 
 fn run_pedalboard(bundle: &Path) -> Result<()> {
@@ -26,24 +25,6 @@ fn run_pedalboard(bundle: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Wraps the debug library in a VST3 bundle folder (a symlink, the library is ~400 MB).
-fn debug_vst3_bundle() -> Result<PathBuf> {
-    let library = debug_plugin_library()?;
-    let bundle = target_dir().join("debug-bundle").join("muq-live.vst3");
-    let arch_dir = bundle
-        .join("Contents")
-        .join(format!("{}-linux", std::env::consts::ARCH));
-    std::fs::create_dir_all(&arch_dir)
-        .with_context(|| format!("creating {}", arch_dir.display()))?;
-    let link = arch_dir.join("muq-live.so");
-    if link.symlink_metadata().is_ok() {
-        std::fs::remove_file(&link).with_context(|| format!("removing {}", link.display()))?;
-    }
-    std::os::unix::fs::symlink(&library, &link)
-        .with_context(|| format!("linking {} to {}", link.display(), library.display()))?;
-    Ok(bundle)
-}
-
 #[test]
 #[ignore = "needs target/bundled/muq-live.vst3 and .venv: run scripts/test.sh"]
 fn release_bundle_in_pedalboard() -> Result<()> {
@@ -53,5 +34,5 @@ fn release_bundle_in_pedalboard() -> Result<()> {
 #[test]
 #[ignore = "needs .venv: run scripts/test.sh"]
 fn debug_build_with_allocation_checks_in_pedalboard() -> Result<()> {
-    run_pedalboard(&debug_vst3_bundle()?)
+    run_pedalboard(&debug_vst3_bundle("debug-bundle")?)
 }

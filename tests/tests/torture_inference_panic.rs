@@ -7,10 +7,10 @@ use anyhow::{Result, bail};
 use muq_engine::analysis::AnalyzerOptions;
 use muq_engine::bridge::EngineSnapshot;
 use muq_live::MuqLive;
+use muq_live_tests::test_signal;
 use muq_live_tests::torture::{
-    FakeProcessContext, activate, golden_case, process_block, set_param,
+    FakeProcessContext, activate, golden_case, process_looped_block, set_param,
 };
-use muq_live_tests::{assert_bit_exact, test_signal};
 use nice_plug::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,20 +55,14 @@ fn a_panic_on_the_inference_thread_restarts_the_analysis() -> Result<()> {
     // Feed at about 4x real time until the analysis has recovered and analysed windows again.
     loop {
         let offset = (num_blocks * BLOCK_LEN) % (inputs[0].len() - BLOCK_LEN);
-        for (channel, input) in channels.iter_mut().zip(&inputs) {
-            channel.copy_from_slice(&input[offset..offset + BLOCK_LEN]);
-        }
-        let status = process_block(&mut plugin, &mut context, &mut channels, BLOCK_LEN, true);
-        if !matches!(status, ProcessStatus::Normal) {
-            bail!("process returned {status:?}");
-        }
-        for (channel, input) in channels.iter().zip(&inputs) {
-            assert_bit_exact(
-                &input[offset..offset + BLOCK_LEN],
-                channel,
-                "inference panic",
-            )?;
-        }
+        process_looped_block(
+            &mut plugin,
+            &mut context,
+            &inputs,
+            &mut channels,
+            offset,
+            "inference panic",
+        )?;
         num_blocks += 1;
         num_frames += BLOCK_LEN;
         std::thread::sleep(Duration::from_secs_f32(

@@ -10,10 +10,10 @@ use anyhow::{Result, bail};
 use muq_engine::analysis::{AnalysisPhase, AnalyzerOptions};
 use muq_engine::bridge::EngineSnapshot;
 use muq_live::MuqLive;
+use muq_live_tests::test_signal;
 use muq_live_tests::torture::{
-    FakeProcessContext, activate, golden_case, process_block, rss_kib, set_param,
+    FakeProcessContext, activate, golden_case, process_looped_block, rss_kib, set_param,
 };
-use muq_live_tests::{assert_bit_exact, test_signal};
 use nice_plug::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,16 +70,14 @@ fn a_model_ten_times_slower_than_the_audio_skips_windows_with_bounded_memory() -
     let feed_started = Instant::now();
     while num_frames < total_frames {
         let offset = (num_blocks * BLOCK_LEN) % (inputs[0].len() - BLOCK_LEN);
-        for (channel, input) in channels.iter_mut().zip(&inputs) {
-            channel.copy_from_slice(&input[offset..offset + BLOCK_LEN]);
-        }
-        let status = process_block(&mut plugin, &mut context, &mut channels, BLOCK_LEN, true);
-        if !matches!(status, ProcessStatus::Normal) {
-            bail!("process returned {status:?}");
-        }
-        for (channel, input) in channels.iter().zip(&inputs) {
-            assert_bit_exact(&input[offset..offset + BLOCK_LEN], channel, "overload")?;
-        }
+        process_looped_block(
+            &mut plugin,
+            &mut context,
+            &inputs,
+            &mut channels,
+            offset,
+            "overload",
+        )?;
         num_frames += BLOCK_LEN;
         num_blocks += 1;
         // Pace the feed at SPEEDUP x real time.

@@ -10,10 +10,10 @@ use muq_engine::analysis::{AnalysisPhase, AnalyzerOptions};
 use muq_engine::bridge::{Command, EngineSnapshot};
 use muq_live::MuqLive;
 use muq_live::editor::EditorLink;
+use muq_live_tests::test_signal;
 use muq_live_tests::torture::{
-    FakeProcessContext, activate, golden_case, process_block, set_param,
+    FakeProcessContext, activate, golden_case, process_looped_block, set_param,
 };
-use muq_live_tests::{assert_bit_exact, test_signal};
 use nice_plug::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -47,22 +47,14 @@ impl Driver {
         loop {
             for _ in 0..8 {
                 let offset = self.num_frames % (self.inputs[0].len() - BLOCK_LEN);
-                for (channel, input) in self.channels.iter_mut().zip(&self.inputs) {
-                    channel.copy_from_slice(&input[offset..offset + BLOCK_LEN]);
-                }
-                let status = process_block(
+                process_looped_block(
                     &mut self.plugin,
                     &mut self.context,
+                    &self.inputs,
                     &mut self.channels,
-                    BLOCK_LEN,
-                    true,
-                );
-                if !matches!(status, ProcessStatus::Normal) {
-                    bail!("{what}: process returned {status:?}");
-                }
-                for (channel, input) in self.channels.iter().zip(&self.inputs) {
-                    assert_bit_exact(&input[offset..offset + BLOCK_LEN], channel, what)?;
-                }
+                    offset,
+                    what,
+                )?;
                 self.num_frames += BLOCK_LEN;
             }
             let due_s = self.num_frames as f64 / f64::from(SAMPLE_RATE_HZ) / SPEEDUP;

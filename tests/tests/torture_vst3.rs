@@ -31,7 +31,7 @@ fn sweep(bundle: &Path) -> Result<()> {
 #[test]
 #[ignore = "host test: needs .venv and the debug plugin library; run with --ignored (scripts/test.sh)"]
 fn vst3_sweep_debug_build_bit_exact_without_allocating() -> Result<()> {
-    sweep(&debug_vst3_bundle()?)
+    sweep(&debug_vst3_bundle("torture-bundle")?)
 }
 
 #[test]

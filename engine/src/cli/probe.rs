@@ -40,28 +40,37 @@ pub enum ProbeCommand {
     Eval(EvalArgs),
 }
 
-/// Arguments of `muq probe train`.
+/// Where the labelled examples come from; shared by `train` and `eval`.
 #[derive(Debug, Args)]
-pub struct TrainArgs {
-    /// Task name saved with the head.
-    #[arg(long)]
-    pub task: String,
+pub struct ExampleArgs {
     /// CSV of `file,label` (multi-label: labels separated by `;`).
     #[arg(long)]
     pub labels: PathBuf,
     /// Folder the CSV's file paths are relative to.
     #[arg(long)]
     pub audio_root: PathBuf,
-    /// MuQ folder, or MuQ-MuLan folder (its inner MuQ, as the live pipeline runs it).
+    /// MuQ folder, or MuQ-MuLan folder (its inner MuQ, as the live pipeline runs it); for
+    /// `eval`, the one the head was trained on.
     #[arg(long)]
     pub model: PathBuf,
     /// One example per `file`, or per `window` of --window-s (labelled with its file's label;
-    /// the validation split still holds out whole files).
+    /// training's validation split still holds out whole files).
     #[arg(long, default_value = "file")]
     pub unit: String,
     /// Window length in seconds for `--unit window` (the live default is 10 s).
     #[arg(long, default_value_t = 10.0)]
     pub window_s: f32,
+}
+
+/// Arguments of `muq probe train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Task name saved with the head.
+    #[arg(long)]
+    pub task: String,
+    /// Labelled audio and the model its features come from.
+    #[command(flatten)]
+    pub data: ExampleArgs,
     /// Hidden state index 0..=depth (default: the last).
     #[arg(long)]
     pub layer: Option<usize>,
@@ -94,21 +103,9 @@ pub struct EvalArgs {
     /// Head folder written by `muq probe train`.
     #[arg(long)]
     pub head: PathBuf,
-    /// CSV of `file,label`.
-    #[arg(long)]
-    pub labels: PathBuf,
-    /// Folder the CSV's file paths are relative to.
-    #[arg(long)]
-    pub audio_root: PathBuf,
-    /// MuQ or MuQ-MuLan folder (must be the one the head was trained on).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// One example per `file`, or per `window` of --window-s.
-    #[arg(long, default_value = "file")]
-    pub unit: String,
-    /// Window length in seconds for `--unit window`.
-    #[arg(long, default_value_t = 10.0)]
-    pub window_s: f32,
+    /// Labelled audio and the model its features come from.
+    #[command(flatten)]
+    pub data: ExampleArgs,
     /// Hidden state to read; refused unless it is the head's own (default: the head's).
     #[arg(long)]
     pub layer: Option<usize>,
@@ -123,11 +120,11 @@ pub fn run(args: ProbeArgs) -> Result<()> {
 }
 
 fn run_train(args: TrainArgs) -> Result<()> {
-    let rows = read_labels(&args.labels)?;
+    let rows = read_labels(&args.data.labels)?;
     let label_set = LabelSet::from_rows(&rows);
     let task_kind = task_kind_of(&rows);
-    let unit = Unit::parse(&args.unit, args.window_s)?;
-    let (model, identity) = load_model(&args.model)?;
+    let unit = Unit::parse(&args.data.unit, args.data.window_s)?;
+    let (model, identity) = load_model(&args.data.model)?;
     let layer = args.layer.unwrap_or(identity.encoder_depth);
     let pooling = Pooling::parse(&args.pool)?;
     let extractor = FeatureExtractor::new(
@@ -137,7 +134,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         pooling,
         Some(args.out.join(CACHE_DIR)),
     )?;
-    let examples = extract(&extractor, &rows, &label_set, &args.audio_root, unit)?;
+    let examples = extract(&extractor, &rows, &label_set, &args.data.audio_root, unit)?;
     let mut opts = TrainOptions::new(&args.task, layer);
     opts.pooling = pooling;
     opts.head = HeadKind::parse(&args.head)?;
@@ -193,11 +190,11 @@ fn run_train(args: TrainArgs) -> Result<()> {
 
 fn run_eval(args: EvalArgs) -> Result<()> {
     let head = ProbeHead::load(&args.head)?;
-    let unit = Unit::parse(&args.unit, args.window_s)?;
-    let (model, identity) = load_model(&args.model)?;
+    let unit = Unit::parse(&args.data.unit, args.data.window_s)?;
+    let (model, identity) = load_model(&args.data.model)?;
     let layer = args.layer.unwrap_or(head.meta.layer);
     head.ensure_compatible(&identity, layer)?;
-    let rows = read_labels(&args.labels)?;
+    let rows = read_labels(&args.data.labels)?;
     let label_set = LabelSet {
         names: head.meta.labels.clone(),
     };
@@ -208,7 +205,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         head.meta.pooling,
         Some(args.head.join(CACHE_DIR)),
     )?;
-    let examples = extract(&extractor, &rows, &label_set, &args.audio_root, unit)?;
+    let examples = extract(&extractor, &rows, &label_set, &args.data.audio_root, unit)?;
     let probs = head.predict(&examples.features)?;
     let predicted = decide(&probs, head.meta.task_kind);
     let eval = evaluate(&examples.targets, &predicted, label_set.names.len());
