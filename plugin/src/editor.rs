@@ -122,6 +122,9 @@ pub struct MuqEditor {
     snapshot: EngineSnapshot,
     /// Shown when the worker's command queue refused a command.
     last_command_error: Option<&'static str>,
+    /// Height of the status panel in the previous frame, in points (egui sizes a panel from the
+    /// previous frame, so a change means this frame drew it clipped).
+    status_height: f32,
     /// Working copy of the persisted text queries, refreshed every frame (a restored project
     /// may replace them).
     queries: Vec<String>,
@@ -164,6 +167,7 @@ impl MuqEditor {
             gui_context: None,
             snapshot: EngineSnapshot::default(),
             last_command_error: None,
+            status_height: 0.0,
             queries: Vec::new(),
             query_input: QueryInput::default(),
             model_setup,
@@ -269,13 +273,21 @@ impl MuqEditor {
         let mut model_action = None;
         egui::Panel::top("muq-header").show(ui, |ui| self.header(ui));
         let status_items = status_line::items(&self.snapshot);
-        egui::Panel::bottom("muq-status").show(ui, |ui| {
+        let status = egui::Panel::bottom("muq-status").show(ui, |ui| {
             ui.add_space(2.0);
             status_line::show(ui, &status_items);
             if let Some(message) = self.last_command_error {
                 ui.colored_label(ui.visuals().warn_fg_color, message);
             }
         });
+        // A status line that wrapped onto more (or fewer) rows than last frame was drawn with
+        // the old height, its last rows cut off (e.g. the worker state behind a long error):
+        // draw the next frame at once, with the panel at its new height.
+        let status_height = status.response.rect.height();
+        if (status_height - self.status_height).abs() > 0.5 {
+            self.status_height = status_height;
+            ui.ctx().request_repaint();
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 let mut queries_changed = false;
