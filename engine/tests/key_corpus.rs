@@ -19,30 +19,47 @@ fn corpus(seed: u64) -> Vec<ClipSpec> {
 /// Seed the defaults were developed on.
 const DEV_SEED: u64 = 2024;
 
-/// Floors, each set just under the score measured at 22.05 kHz with the default configuration
-/// (`ensemble`; see `tools/essentia_key_compare.md`): 0.9188 / 0.8677 / 0.8844. One clip read
-/// wrong costs about 0.01, so any real regression fails. The previous estimator (KK profile,
+/// Floors of the default method (`ensemble`: bgate + Sha'ath + Temperley), each set just
+/// under the score measured at 22.05 kHz (0.8792 / 0.8510 / 0.8552; see
+/// `tools/essentia_key_compare.md`). One clip read wrong costs about 0.01, so any real
+/// regression fails. The previous estimator (KK profile,
 /// no whitening, no harmonic votes) scored 0.8698 on the dev corpus.
-const DEV_FLOOR: f64 = 0.91;
+const DEV_FLOOR: f64 = 0.87;
 /// Held-out seeds: never used to choose a setting, only to check the choice.
-const HELD_OUT_7_FLOOR: f64 = 0.86;
-const HELD_OUT_99_FLOOR: f64 = 0.875;
+const HELD_OUT_7_FLOOR: f64 = 0.845;
+const HELD_OUT_99_FLOOR: f64 = 0.85;
 /// Floors of the selectable `ensemble_opening` method (templates + opening-chord arbiter) on
-/// the held-out seeds, just under its 0.9042 / 0.9281.
-const OPENING_7_FLOOR: f64 = 0.895;
-const OPENING_99_FLOOR: f64 = 0.92;
+/// the held-out seeds, just under its 0.8937 / 0.9135.
+const OPENING_7_FLOOR: f64 = 0.89;
+const OPENING_99_FLOOR: f64 = 0.91;
+/// Where the held-out clips are also read from, as a live window that starts inside a phrase
+/// (on another chord than the tonic) would see them, and the default's floors there, just
+/// under its 0.8000 / 0.7698.
+const LATE_START_S: f32 = 3.0;
+const LATE_7_FLOOR: f64 = 0.79;
+const LATE_99_FLOOR: f64 = 0.76;
+
+/// What [`check_corpus`] asserts besides the default method read from the start.
+#[derive(Default)]
+struct ExtraFloors {
+    /// `ensemble_opening` read from the start.
+    opening: Option<f64>,
+    /// The default method read from [`LATE_START_S`].
+    late_start: Option<f64>,
+}
 
 /// Renders the corpus of `seed` at 22.05 kHz, prints per-style scores and misses, and checks
-/// the MIREX score of the default method against `floor` and, if given, that of
-/// `ensemble_opening` against `opening_floor`.
-fn check_corpus(seed: u64, floor: f64, opening_floor: Option<f64>) -> anyhow::Result<()> {
+/// the MIREX score of the default method against `floor` and the extra floors given.
+fn check_corpus(seed: u64, floor: f64, extra: ExtraFloors) -> anyhow::Result<()> {
     let sample_rate_hz = 22_050;
     let specs = corpus(seed);
     assert!(specs.len() >= 96);
     let opening_cfg =
         KeyConfig::offline().with_profile(ProfileChoice::parse(ENSEMBLE_OPENING_METHOD)?);
+    let late_skip = (LATE_START_S * sample_rate_hz as f32) as usize;
     let mut total = MirexTally::default();
     let mut opening_total = MirexTally::default();
+    let mut late_total = MirexTally::default();
     let mut by_style: Vec<(Style, MirexTally)> = Style::ALL
         .iter()
         .map(|&s| (s, MirexTally::default()))
@@ -52,9 +69,16 @@ fn check_corpus(seed: u64, floor: f64, opening_floor: Option<f64>) -> anyhow::Re
         let samples = render_clip(spec, sample_rate_hz)?;
         let readout = estimate_key(&samples, sample_rate_hz as f32)?;
         total.add(readout.key, spec.key);
-        if opening_floor.is_some() {
+        if extra.opening.is_some() {
             let opening = estimate_key_with(&samples, sample_rate_hz as f32, opening_cfg.clone())?;
             opening_total.add(opening.key, spec.key);
+        }
+        if extra.late_start.is_some() {
+            let late = estimate_key(
+                samples.get(late_skip..).unwrap_or(&[]),
+                sample_rate_hz as f32,
+            )?;
+            late_total.add(late.key, spec.key);
         }
         if let Some((_, tally)) = by_style.iter_mut().find(|(s, _)| *s == spec.style) {
             tally.add(readout.key, spec.key);
@@ -79,7 +103,7 @@ fn check_corpus(seed: u64, floor: f64, opening_floor: Option<f64>) -> anyhow::Re
         "seed {seed}: MIREX {:.4} fell below the floor {floor}: {total}",
         total.score()
     );
-    if let Some(opening_floor) = opening_floor {
+    if let Some(opening_floor) = extra.opening {
         println!("seed {seed} {ENSEMBLE_OPENING_METHOD} {opening_total}");
         assert!(
             opening_total.score() >= opening_floor,
@@ -87,22 +111,44 @@ fn check_corpus(seed: u64, floor: f64, opening_floor: Option<f64>) -> anyhow::Re
             opening_total.score()
         );
     }
+    if let Some(late_floor) = extra.late_start {
+        println!("seed {seed} from {LATE_START_S} s in {late_total}");
+        assert!(
+            late_total.score() >= late_floor,
+            "seed {seed}: MIREX from {LATE_START_S} s in {:.4} fell below {late_floor}",
+            late_total.score()
+        );
+    }
     Ok(())
 }
 
 #[test]
 fn mirex_score_on_rendered_corpus() -> anyhow::Result<()> {
-    check_corpus(DEV_SEED, DEV_FLOOR, None)
+    check_corpus(DEV_SEED, DEV_FLOOR, ExtraFloors::default())
 }
 
 #[test]
 fn mirex_score_on_held_out_seed_7() -> anyhow::Result<()> {
-    check_corpus(7, HELD_OUT_7_FLOOR, Some(OPENING_7_FLOOR))
+    check_corpus(
+        7,
+        HELD_OUT_7_FLOOR,
+        ExtraFloors {
+            opening: Some(OPENING_7_FLOOR),
+            late_start: Some(LATE_7_FLOOR),
+        },
+    )
 }
 
 #[test]
 fn mirex_score_on_held_out_seed_99() -> anyhow::Result<()> {
-    check_corpus(99, HELD_OUT_99_FLOOR, Some(OPENING_99_FLOOR))
+    check_corpus(
+        99,
+        HELD_OUT_99_FLOOR,
+        ExtraFloors {
+            opening: Some(OPENING_99_FLOOR),
+            late_start: Some(LATE_99_FLOOR),
+        },
+    )
 }
 
 /// Writes the corpus as 44.1 kHz float WAVs plus `truths.csv` (`file,key,ours`) into

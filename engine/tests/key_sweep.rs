@@ -117,7 +117,11 @@ fn key_config_sweep() -> anyhow::Result<()> {
 
 /// Developer tool: MIREX of the default offline estimator, of `ensemble_opening` (and, with
 /// `MUQ_KEY_ALL_PROFILES` set, of each shipped profile with the default front end) on exported
-/// corpora, e.g. the folders `export_key_corpus` writes for the dev and held-out seeds. `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders.
+/// corpora, e.g. the folders `export_key_corpus` writes for the dev and held-out seeds.
+/// `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders; `MUQ_KEY_METHODS` (a
+/// `,`-separated list of key-method strings) replaces the two default methods;
+/// `MUQ_KEY_START_S` (e.g. `0,2,3,5`) reads every clip from each of these offsets, as a live
+/// window that starts inside a phrase would (default `0`).
 /// `MUQ_KEY_CORPUS_DIRS=corpora/c2024:corpora/c7 cargo test -p muq-engine --test key_sweep -- --ignored
 /// wav_corpora --nocapture`
 #[test]
@@ -125,21 +129,38 @@ fn key_config_sweep() -> anyhow::Result<()> {
 fn wav_corpora() -> anyhow::Result<()> {
     use muq_engine::heads::key::{DEFAULT_KEY_METHOD, ENSEMBLE_OPENING_METHOD, Key};
     let dirs = std::env::var("MUQ_KEY_CORPUS_DIRS")?;
-    let mut methods: Vec<(String, KeyConfig)> = vec![
-        (
-            format!("default ({DEFAULT_KEY_METHOD})"),
-            KeyConfig::offline(),
-        ),
-        (
-            ENSEMBLE_OPENING_METHOD.to_string(),
-            KeyConfig::offline().with_profile(ProfileChoice::parse(ENSEMBLE_OPENING_METHOD)?),
-        ),
-    ];
+    let mut methods: Vec<(String, KeyConfig)> = match std::env::var("MUQ_KEY_METHODS") {
+        Ok(list) => list
+            .split(',')
+            .map(|m| {
+                Ok((
+                    m.to_string(),
+                    KeyConfig::offline().with_profile(ProfileChoice::parse(m)?),
+                ))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        Err(_) => vec![
+            (
+                format!("default ({DEFAULT_KEY_METHOD})"),
+                KeyConfig::offline(),
+            ),
+            (
+                ENSEMBLE_OPENING_METHOD.to_string(),
+                KeyConfig::offline().with_profile(ProfileChoice::parse(ENSEMBLE_OPENING_METHOD)?),
+            ),
+        ],
+    };
+    let starts_s: Vec<f32> = std::env::var("MUQ_KEY_START_S")
+        .unwrap_or_else(|_| "0".into())
+        .split(',')
+        .map(|t| t.trim().parse::<f32>())
+        .collect::<Result<_, _>>()?;
     let all_profiles = std::env::var_os("MUQ_KEY_ALL_PROFILES").is_some();
     for kind in ProfileKind::ALL.into_iter().filter(|_| all_profiles) {
         let cfg = KeyConfig::offline().with_profile(ProfileChoice::Builtin(kind));
         methods.push((kind.name().to_string(), cfg));
     }
+    let mut overall: Vec<MirexTally> = vec![MirexTally::default(); methods.len()];
     for dir in dirs.split(':').map(std::path::Path::new) {
         let truths = std::fs::read_to_string(dir.join("truths.csv"))?;
         let mut clips = Vec::new();
@@ -154,14 +175,22 @@ fn wav_corpora() -> anyhow::Result<()> {
             let samples = reader.samples::<f32>().collect::<Result<Vec<_>, _>>()?;
             clips.push((key, sample_rate_hz, samples));
         }
-        for (name, cfg) in &methods {
-            let mut tally = MirexTally::default();
-            for (key, sample_rate_hz, samples) in &clips {
-                let readout = estimate_key_with(samples, *sample_rate_hz, cfg.clone())?;
-                tally.add(readout.key, *key);
+        for ((name, cfg), all) in methods.iter().zip(&mut overall) {
+            for &start_s in &starts_s {
+                let mut tally = MirexTally::default();
+                for (key, sample_rate_hz, samples) in &clips {
+                    let skip = ((start_s * sample_rate_hz) as usize).min(samples.len());
+                    let readout =
+                        estimate_key_with(&samples[skip..], *sample_rate_hz, cfg.clone())?;
+                    tally.add(readout.key, *key);
+                    all.add(readout.key, *key);
+                }
+                println!("{} start {start_s} s {name:32} {tally}", dir.display());
             }
-            println!("{} {name:32} {tally}", dir.display());
         }
+    }
+    for ((name, _), all) in methods.iter().zip(&overall) {
+        println!("all folders and starts {name:32} {all}");
     }
     Ok(())
 }

@@ -10,8 +10,8 @@ use super::profiles::{KeyProfile, KeyTemplates, ProfileKind};
 use crate::{Error, Result};
 
 /// Name of the default key method (what `"default"` and `None` select): [`DEFAULT_ENSEMBLE`].
-/// The opening-chord arbiter (`"ensemble_opening"`) is not the default: it tied Essentia on
-/// the final fresh seeds and relies on music opening on its tonic chord
+/// The opening-chord arbiter (`"ensemble_opening"`) is not the default: it relies on music
+/// opening on its tonic chord and loses when a window starts inside a phrase
 /// (`tools/essentia_key_compare.md`).
 pub const DEFAULT_KEY_METHOD: &str = ENSEMBLE_METHOD;
 
@@ -24,12 +24,14 @@ pub const OPENING_SUFFIX: &str = "+opening";
 /// Name of the method that averages the templates of [`DEFAULT_ENSEMBLE`].
 pub const ENSEMBLE_METHOD: &str = "ensemble";
 
-/// Profiles of the default ensemble: the best-scoring profiles on the dev corpus (see
-/// `tools/essentia_key_compare.md`), one data-driven EDM set and two classic ones.
+/// Profiles of the default ensemble: the best three-profile average on the dev corpus read
+/// from its start and from 2, 3 and 5 s in (windows of live audio start anywhere in a
+/// phrase; see `tools/essentia_key_compare.md`): one data-driven EDM set (bgate), Sha'ath's
+/// profiles and Temperley's, whose strong leading tone separates fifth-related keys.
 pub const DEFAULT_ENSEMBLE: [ProfileKind; 3] = [
     ProfileKind::Bgate,
     ProfileKind::Shaath,
-    ProfileKind::KrumhanslKessler,
+    ProfileKind::Temperley,
 ];
 
 /// Which key profile to correlate with.
