@@ -121,7 +121,8 @@ fn key_config_sweep() -> anyhow::Result<()> {
 /// `MUQ_KEY_CORPUS_DIRS` is a `:`-separated list of such folders; `MUQ_KEY_METHODS` (a
 /// `,`-separated list of key-method strings) replaces the two default methods;
 /// `MUQ_KEY_START_S` (e.g. `0,2,3,5`) reads every clip from each of these offsets, as a live
-/// window that starts inside a phrase would (default `0`).
+/// window that starts inside a phrase would (default `0`); `MUQ_KEY_OPENING=weight,margin`
+/// overrides the opening-chord arbiter's settings.
 /// `MUQ_KEY_CORPUS_DIRS=corpora/c2024:corpora/c7 cargo test -p muq-engine --test key_sweep -- --ignored
 /// wav_corpora --nocapture`
 #[test]
@@ -155,6 +156,17 @@ fn wav_corpora() -> anyhow::Result<()> {
         .split(',')
         .map(|t| t.trim().parse::<f32>())
         .collect::<Result<_, _>>()?;
+    if let Ok(text) = std::env::var("MUQ_KEY_OPENING") {
+        // `weight,margin` of the opening-chord arbiter for every method that uses it.
+        let mut values = text.split(',').map(|t| t.trim().parse::<f32>());
+        let (Some(Ok(weight)), Some(Ok(max_margin))) = (values.next(), values.next()) else {
+            anyhow::bail!("MUQ_KEY_OPENING must read `weight,margin`, got {text:?}");
+        };
+        for (_, cfg) in &mut methods {
+            cfg.opening.weight = weight;
+            cfg.opening.max_margin = max_margin;
+        }
+    }
     let all_profiles = std::env::var_os("MUQ_KEY_ALL_PROFILES").is_some();
     for kind in ProfileKind::ALL.into_iter().filter(|_| all_profiles) {
         let cfg = KeyConfig::offline().with_profile(ProfileChoice::Builtin(kind));
