@@ -12,7 +12,7 @@ use muq_engine::synth::{ClipSpec, Style, render_clip};
 fn feed_estimate_and_reset_do_not_allocate() -> anyhow::Result<()> {
     let sample_rate_hz = 22_050;
     let spec = ClipSpec {
-        duration_s: 4.0,
+        duration_s: 8.0, // the live estimator shows a key after 5 s of audio
         ..ClipSpec::new(Key::new(9, Mode::Minor), Style::Groove, 5)
     };
     let samples = render_clip(&spec, sample_rate_hz)?;

@@ -122,7 +122,9 @@ fn key_config_sweep() -> anyhow::Result<()> {
 /// `,`-separated list of key-method strings) replaces the two default methods;
 /// `MUQ_KEY_START_S` (e.g. `0,2,3,5`) reads every clip from each of these offsets, as a live
 /// window that starts inside a phrase would (default `0`); `MUQ_KEY_OPENING=weight,margin`
-/// overrides the opening-chord arbiter's settings.
+/// overrides the opening-chord arbiter's settings; with `MUQ_KEY_LIVE` set, each clip goes
+/// through the live estimator (20 s smoothing, hysteresis) in 10 ms blocks and the key it
+/// displays at the end is scored.
 /// `MUQ_KEY_CORPUS_DIRS=corpora/c2024:corpora/c7 cargo test -p muq-engine --test key_sweep -- --ignored
 /// wav_corpora --nocapture`
 #[test]
@@ -168,6 +170,7 @@ fn wav_corpora() -> anyhow::Result<()> {
         }
     }
     let all_profiles = std::env::var_os("MUQ_KEY_ALL_PROFILES").is_some();
+    let live = std::env::var_os("MUQ_KEY_LIVE").is_some();
     for kind in ProfileKind::ALL.into_iter().filter(|_| all_profiles) {
         let cfg = KeyConfig::offline().with_profile(ProfileChoice::Builtin(kind));
         methods.push((kind.name().to_string(), cfg));
@@ -192,8 +195,11 @@ fn wav_corpora() -> anyhow::Result<()> {
                 let mut tally = MirexTally::default();
                 for (key, sample_rate_hz, samples) in &clips {
                     let skip = ((start_s * sample_rate_hz) as usize).min(samples.len());
-                    let readout =
-                        estimate_key_with(&samples[skip..], *sample_rate_hz, cfg.clone())?;
+                    let readout = if live {
+                        live_readout(&samples[skip..], *sample_rate_hz, cfg)?
+                    } else {
+                        estimate_key_with(&samples[skip..], *sample_rate_hz, cfg.clone())?
+                    };
                     tally.add(readout.key, *key);
                     all.add(readout.key, *key);
                 }
@@ -204,5 +210,64 @@ fn wav_corpora() -> anyhow::Result<()> {
     for ((name, _), all) in methods.iter().zip(&overall) {
         println!("all folders and starts {name:32} {all}");
     }
+    if live {
+        let changes = DISPLAY_CHANGES.load(std::sync::atomic::Ordering::Relaxed);
+        let num_reads: usize = overall.iter().map(MirexTally::num_items).sum();
+        println!(
+            "live display changes: {changes} over {num_reads} clip reads ({:.2} per read)",
+            changes as f64 / num_reads.max(1) as f64
+        );
+    }
     Ok(())
+}
+
+/// Changes of the displayed key counted by [`live_readout`] (after the first key shown).
+static DISPLAY_CHANGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The key the live estimator (the live [`KeyConfig`] with `offline`'s profile and arbiter
+/// settings) displays after `samples` were fed in 10 ms blocks.
+fn live_readout(
+    samples: &[f32],
+    sample_rate_hz: f32,
+    offline: &KeyConfig,
+) -> anyhow::Result<muq_engine::heads::key::KeyReadout> {
+    let mut cfg = KeyConfig {
+        profile: offline.profile.clone(),
+        opening: offline.opening,
+        ..KeyConfig::default()
+    };
+    if let Some(min_evidence_s) = std::env::var("MUQ_KEY_MIN_EVIDENCE_S")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+    {
+        cfg.min_evidence_s = min_evidence_s;
+    }
+    if let Ok(text) = std::env::var("MUQ_KEY_HYST") {
+        let values: Vec<f32> = text
+            .split(',')
+            .filter_map(|t| t.trim().parse().ok())
+            .collect();
+        cfg.hysteresis = match values[..] {
+            [switch_margin, switch_hold_s, settle_s] => {
+                Some(muq_engine::heads::key::HysteresisConfig {
+                    switch_margin,
+                    switch_hold_s,
+                    settle_s,
+                })
+            }
+            _ => None,
+        };
+    }
+    let mut estimator = muq_engine::heads::key::KeyEstimator::new(cfg, sample_rate_hz)?;
+    let block = ((sample_rate_hz / 100.0) as usize).max(1);
+    let mut shown = None;
+    for chunk in samples.chunks(block) {
+        estimator.feed(chunk);
+        let now = estimator.estimate().key;
+        if shown.is_some() && now != shown {
+            DISPLAY_CHANGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        shown = now;
+    }
+    Ok(estimator.estimate())
 }

@@ -139,7 +139,8 @@ fn without_weights_only_the_key_runs_and_the_panel_says_why() {
     let mut options = options(empty.path(), 0.0);
     options.model.model_dir = Some(empty.path().to_path_buf());
     let mut analyzer = analyzer(options, 48_000.0, 1.0);
-    let r = feed_all(&mut analyzer, &music(3.0, 48_000, 2), 2_048, 48_000.0);
+    // Longer than the 5 s of tonal audio the live key estimator needs.
+    let r = feed_all(&mut analyzer, &music(6.5, 48_000, 2), 2_048, 48_000.0);
     assert_eq!(r.phase, AnalysisPhase::NoModel, "{r:?}");
     assert!(
         r.message.contains("config.json") && r.hint.contains("muq fetch"),

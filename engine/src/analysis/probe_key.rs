@@ -55,6 +55,7 @@ impl ProbeKeyTracker {
             hysteresis: KeyHysteresis::new(HysteresisConfig {
                 switch_margin: PROBE_KEY_SWITCH_MARGIN,
                 switch_hold_s: PROBE_KEY_SWITCH_HOLD_S,
+                settle_s: 0.0,
             }),
             evidence_s: 0.0,
         })

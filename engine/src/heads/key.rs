@@ -41,6 +41,11 @@ use crate::{Error, Result};
 /// Lowest and highest sample rates the estimator accepts.
 pub const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (4_000.0, 768_000.0);
 
+/// Seconds of non-silent audio the live estimator needs before it shows a key: a first guess
+/// from 1 s was wrong so often, for audio starting inside a phrase, that correcting it cost
+/// more accuracy and more display changes than waiting (see [`HysteresisConfig::default`]).
+pub const LIVE_MIN_EVIDENCE_S: f32 = 5.0;
+
 /// Settings of the key estimator. [`KeyConfig::default`] is the live setting,
 /// [`KeyConfig::offline`] the whole-file one.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +83,7 @@ impl Default for KeyConfig {
             bass_weight: 0.0,
             smoothing_s: Some(20.0),
             hysteresis: Some(HysteresisConfig::default()),
-            min_evidence_s: 1.0,
+            min_evidence_s: LIVE_MIN_EVIDENCE_S,
             confidence_temperature: 0.04,
         }
     }
@@ -117,6 +122,9 @@ impl KeyConfig {
         if let Some(h) = self.hysteresis {
             if !(h.switch_margin >= 0.0 && h.switch_hold_s >= 0.0 && h.switch_hold_s.is_finite()) {
                 return bad("hysteresis margin and hold must be finite and >= 0");
+            }
+            if !(h.settle_s >= 0.0 && h.settle_s <= 600.0) {
+                return bad("hysteresis settle_s must be in 0..=600");
             }
         }
         let opening = self.opening;

@@ -2,7 +2,7 @@
 //! and how long the key has held. Works without model weights.
 
 use super::{bars, palette, readout_text};
-use muq_engine::heads::key::KeyReadout;
+use muq_engine::heads::key::{KeyReadout, LIVE_MIN_EVIDENCE_S};
 
 /// Size of the key name, in points.
 const KEY_FONT_SIZE: f32 = 30.0;
@@ -17,7 +17,11 @@ pub fn show(ui: &mut egui::Ui, key: &KeyReadout) {
     );
     let Some(name) = key.name() else {
         ui.label(egui::RichText::new("—").size(KEY_FONT_SIZE).weak());
-        ui.label(egui::RichText::new("needs a few seconds of tonal audio").weak());
+        let text = format!(
+            "shown after {LIVE_MIN_EVIDENCE_S:.0} s of tonal audio ({:.1} s so far)",
+            key.evidence_s.clamp(0.0, LIVE_MIN_EVIDENCE_S)
+        );
+        ui.label(egui::RichText::new(text).weak());
         return;
     };
     ui.horizontal(|ui| {
