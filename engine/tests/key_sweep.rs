@@ -124,7 +124,9 @@ fn key_config_sweep() -> anyhow::Result<()> {
 /// window that starts inside a phrase would (default `0`); `MUQ_KEY_OPENING=weight,margin`
 /// overrides the opening-chord arbiter's settings; with `MUQ_KEY_LIVE` set, each clip goes
 /// through the live estimator (20 s smoothing, hysteresis) in 10 ms blocks and the key it
-/// displays at the end is scored.
+/// displays at the end is scored, with the display changes counted; there
+/// `MUQ_KEY_MIN_EVIDENCE_S` and `MUQ_KEY_HYST=margin,hold,settle` (or `off`) override the live
+/// settings.
 /// `MUQ_KEY_CORPUS_DIRS=corpora/c2024:corpora/c7 cargo test -p muq-engine --test key_sweep -- --ignored
 /// wav_corpora --nocapture`
 #[test]
