@@ -6,6 +6,8 @@ pub mod conv2d;
 pub mod depthwise_conv1d;
 pub mod linear_t;
 pub mod random_init;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod winograd;
 
 pub use batch_norm::BatchNormEval;

@@ -1,29 +1,26 @@
 //! `muq embed` as a process, on a MuQ golden case found by its config.json content: the saved
 //! states equal the official ones, windowed encoding of long audio, and clear failures.
 
+#[allow(dead_code)]
+#[path = "golden/common.rs"]
+mod common;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use candle_core::{Device, Tensor};
 
-fn golden_dir() -> PathBuf {
-    match std::env::var_os("MUQ_GOLDEN_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"),
-    }
-}
-
 /// The first case folder whose config.json is a MuQ config.
 fn muq_case() -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+    common::list_cases(&common::golden_dir())
         .expect("golden dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    dirs.sort();
-    dirs.into_iter()
+        .into_iter()
         .find(|d| {
-            let cfg = std::fs::read_to_string(d.join("config.json")).unwrap_or_default();
-            cfg.contains("\"w2v2_config\"") && cfg.contains("\"encoder_dim\"")
+            std::fs::read_to_string(d.join("config.json"))
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .is_some_and(|cfg| matches!(common::classify(&cfg), Ok(common::Kind::Muq)))
         })
         .expect("a MuQ case in the golden dir")
 }
@@ -35,43 +32,43 @@ fn muq(args: &[&str]) -> std::process::Output {
         .expect("run muq")
 }
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+/// Runs `muq embed` on the case's input.wav with `extra` arguments, expects success, and loads
+/// the saved tensors.
+fn embed_case_input(case: &Path, out_path: &Path, extra: &[&str]) -> HashMap<String, Tensor> {
+    let audio = case.join("input.wav");
+    let mut args = vec![
+        "embed",
+        "--model",
+        case.to_str().unwrap(),
+        "--audio",
+        audio.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let out = muq(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    candle_core::safetensors::load(out_path, &Device::Cpu).unwrap()
+}
+
+fn expected(case: &Path) -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap()
 }
 
 #[test]
 fn embed_saves_the_official_hidden_states() {
     let case = muq_case();
     let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("h.safetensors");
-    let out = muq(&[
-        "embed",
-        "--model",
-        case.to_str().unwrap(),
-        "--audio",
-        case.join("input.wav").to_str().unwrap(),
-        "--out",
-        out_path.to_str().unwrap(),
-        "--layer",
-        "all",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let got = embed_case_input(
+        &case,
+        &dir.path().join("h.safetensors"),
+        &["--layer", "all"],
     );
-    let got = candle_core::safetensors::load(&out_path, &Device::Cpu).unwrap();
-    let exp =
-        candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let exp = expected(&case);
     let num_states = exp
         .keys()
         .filter(|k| k.starts_with("hidden_states."))
@@ -80,7 +77,7 @@ fn embed_saves_the_official_hidden_states() {
     assert_eq!(got.len(), num_states);
     for i in 0..num_states {
         let name = format!("hidden_states.{i}");
-        let d = max_abs_diff(&got[&name], &exp[&name]);
+        let d = common::max_abs_diff(&got[&name], &exp[&name]).unwrap();
         assert!(d < 1e-4, "{name}: max abs diff {d}");
     }
 }
@@ -89,30 +86,19 @@ fn embed_saves_the_official_hidden_states() {
 fn long_audio_is_encoded_in_windows() {
     let case = muq_case();
     let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("h.safetensors");
     // --window-s 1: the 3 s fixture becomes three 1 s windows (25 tokens each at 25 tokens/s).
-    let out = muq(&[
-        "embed",
-        "--model",
-        case.to_str().unwrap(),
-        "--audio",
-        case.join("input.wav").to_str().unwrap(),
-        "--out",
-        out_path.to_str().unwrap(),
-        "--window-s",
-        "1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let got = embed_case_input(
+        &case,
+        &dir.path().join("h.safetensors"),
+        &["--window-s", "1"],
     );
-    let got = candle_core::safetensors::load(&out_path, &Device::Cpu).unwrap();
     assert_eq!(got.len(), 1, "only the last state by default");
     let (name, t) = got.iter().next().unwrap();
-    let exp =
-        candle_core::safetensors::load(case.join("expected.safetensors"), &Device::Cpu).unwrap();
-    assert_eq!(t.dims(), exp[name].dims(), "windows cover the whole file");
+    assert_eq!(
+        t.dims(),
+        expected(&case)[name].dims(),
+        "windows cover the whole file"
+    );
     let vals = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert!(vals.iter().all(|v| v.is_finite()));
 }

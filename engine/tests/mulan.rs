@@ -153,15 +153,7 @@ fn latent_from_a_callers_muq_state_equals_the_clip_path() {
     let wav = Tensor::from_slice(&clip, (1, clip.len()), &Device::Cpu).unwrap();
     let out = model.muq().forward(&wav).unwrap();
     let got = model.audio_latent_from_muq_output(&out).unwrap();
-    let diff = (got - want)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    assert_eq!(diff, 0.0);
+    assert_eq!(common::max_abs_diff(&got, &want).unwrap(), 0.0);
 }
 
 #[test]
@@ -247,13 +239,7 @@ fn inner_configs_and_tokenizer_are_found_in_a_fake_hub_cache() {
     let texts: Vec<String> =
         serde_json::from_str(&std::fs::read_to_string(src.join("texts.json")).unwrap()).unwrap();
     let got = model.text_latent(&texts[1]).unwrap().latent;
-    let diff = (got - &exp["text_latent_single.1"])
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap();
-    assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    assert!(common::max_abs_diff(&got, &exp["text_latent_single.1"]).unwrap() < 1e-5);
 }
 
 /// Minimal standard base64 (with padding) for building a Precompiled charsmap in the test.

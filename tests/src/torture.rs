@@ -169,18 +169,24 @@ pub fn activate(
     )
 }
 
-/// Copies `channels[..].len()` frames of every input from `offset` of the looped `inputs` into
-/// `channels`, runs `process()` on them under `assert_no_alloc`, and checks the call returned
-/// `Normal` and passed the audio through bit-exactly (`what` names the case in errors).
+/// Copies the next `channels[..].len()` frames of the looped `inputs` (the stream so far has
+/// played `num_frames_played` frames; the read offset wraps at `input length − block length`)
+/// into `channels`, runs `process()` on them under `assert_no_alloc`, and checks the call
+/// returned `Normal` and passed the audio through bit-exactly (`what` names the case in errors).
 pub fn process_looped_block(
     plugin: &mut MuqLive,
     context: &mut FakeProcessContext,
     inputs: &[Vec<f32>],
     channels: &mut [Vec<f32>],
-    offset: usize,
+    num_frames_played: usize,
     what: &str,
 ) -> Result<()> {
     let num_frames = channels.first().map_or(0, Vec::len);
+    let input_len = inputs.iter().map(Vec::len).min().unwrap_or(0);
+    if input_len <= num_frames {
+        bail!("{what}: inputs of {input_len} frames cannot loop blocks of {num_frames}");
+    }
+    let offset = num_frames_played % (input_len - num_frames);
     for (channel, input) in channels.iter_mut().zip(inputs) {
         channel.copy_from_slice(&input[offset..offset + num_frames]);
     }

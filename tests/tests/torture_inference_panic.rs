@@ -54,13 +54,12 @@ fn a_panic_on_the_inference_thread_restarts_the_analysis() -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     // Feed at about 4x real time until the analysis has recovered and analysed windows again.
     loop {
-        let offset = (num_blocks * BLOCK_LEN) % (inputs[0].len() - BLOCK_LEN);
         process_looped_block(
             &mut plugin,
             &mut context,
             &inputs,
             &mut channels,
-            offset,
+            num_frames,
             "inference panic",
         )?;
         num_blocks += 1;

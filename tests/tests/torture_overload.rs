@@ -69,13 +69,12 @@ fn a_model_ten_times_slower_than_the_audio_skips_windows_with_bounded_memory() -
     let mut rss_peak = 0;
     let feed_started = Instant::now();
     while num_frames < total_frames {
-        let offset = (num_blocks * BLOCK_LEN) % (inputs[0].len() - BLOCK_LEN);
         process_looped_block(
             &mut plugin,
             &mut context,
             &inputs,
             &mut channels,
-            offset,
+            num_frames,
             "overload",
         )?;
         num_frames += BLOCK_LEN;

@@ -46,13 +46,12 @@ impl Driver {
         let deadline = Instant::now() + timeout;
         loop {
             for _ in 0..8 {
-                let offset = self.num_frames % (self.inputs[0].len() - BLOCK_LEN);
                 process_looped_block(
                     &mut self.plugin,
                     &mut self.context,
                     &self.inputs,
                     &mut self.channels,
-                    offset,
+                    self.num_frames,
                     what,
                 )?;
                 self.num_frames += BLOCK_LEN;

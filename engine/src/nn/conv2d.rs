@@ -41,18 +41,9 @@ impl Conv2d3x3 {
         stride: (usize, usize),
         vb: VarBuilder,
     ) -> Result<Self> {
-        let weight = vb
-            .get((num_out, num_in, 3, 3), "weight")?
-            .reshape((num_out, num_in * 9))?;
-        let bias = vb.get(num_out, "bias")?.reshape((num_out, 1))?;
-        Ok(Self {
-            weight,
-            winograd: None,
-            bias,
-            num_in,
-            num_out,
-            stride,
-        })
+        let weight = vb.get((num_out, num_in, 3, 3), "weight")?;
+        let bias = vb.get(num_out, "bias")?;
+        Self::from_tensors(weight, bias, stride)
     }
 
     /// Builds from explicit tensors (weight (Cout, Cin, 3, 3), bias (Cout)).

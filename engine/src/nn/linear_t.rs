@@ -78,14 +78,7 @@ mod tests {
             .forward(&xs)
             .unwrap();
         assert_eq!(got.dims(), &[2, 4, 5]);
-        let diff = (got - want)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = crate::nn::test_support::max_abs_diff(&got, &want).unwrap();
         assert!(diff < 1e-5, "{diff}");
     }
 }

@@ -114,6 +114,13 @@ impl Case {
     }
 }
 
+/// Largest |a − b| over all elements of two f32 tensors of one shape (for the tests that
+/// include this module beside `golden.rs`: `mulan.rs`, `cli_embed.rs`).
+#[allow(dead_code)]
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
+    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
+}
+
 /// Compares computed tensors with a case's expected ones and remembers the results.
 pub struct Checker<'a> {
     case: &'a Case,

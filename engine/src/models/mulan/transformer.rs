@@ -196,14 +196,7 @@ mod tests {
         let tf = Transformer::new(&cfg, vb.clone()).unwrap();
         let xs = Tensor::randn(0f32, 1.0, (1, 5, 32), &Device::Cpu).unwrap();
         let ys = tf.forward(&xs).unwrap();
-        let diff = (ys - &xs)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = crate::nn::test_support::max_abs_diff(&ys, &xs).unwrap();
         assert_eq!(diff, 0.0);
         // 32 * 4 * 2 / 3 = 85.33 -> 85, as the fixture's `1.4.weight (32, 85)`.
         let ff = FeedForward::new(&TowerTransformerConfig { tf_depth: 1, ..cfg }, vb).unwrap();
