@@ -11,6 +11,7 @@
 //! a single slot. The offline `muq analyze` runs the same [`window::WindowFront`] and
 //! [`session::Session`] on one thread without skipping.
 
+pub mod cpu_budget;
 pub mod inference;
 pub mod live;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod probe_key;
 pub mod probes;
 pub mod readouts;
 pub mod session;
+pub mod shared_models;
 pub mod text_cache;
 pub mod window;
 

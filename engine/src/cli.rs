@@ -11,6 +11,7 @@ mod convert;
 mod embed;
 mod embed_mulan;
 mod fetch;
+pub mod fixture;
 mod inspect;
 mod probe;
 mod proc_stats;
@@ -47,6 +48,8 @@ pub enum Command {
     Similarity(similarity::SimilarityArgs),
     /// Download MuQ-MuLan-large, its MuQ config and xlm-roberta-base's tokenizer into the HF cache.
     Fetch(fetch::FetchArgs),
+    /// Write a real-size checkpoint in the released layout with seeded random weights (development tool).
+    Fixture(fixture::FixtureArgs),
     /// Time the real-size MuQ forward and streaming hop (random weights).
     Bench(bench::BenchArgs),
     /// Time one MuQ-MuLan text latent on the real-size architecture (random weights).
@@ -66,6 +69,7 @@ impl Command {
             Command::Text(args) => text::run(args),
             Command::Similarity(args) => similarity::run(args),
             Command::Fetch(args) => fetch::run(args),
+            Command::Fixture(args) => fixture::run(args),
             Command::Bench(args) => bench::run(args),
             Command::BenchText(args) => bench_text::run(args),
             Command::Probe(args) => probe::run(args),

@@ -1,11 +1,14 @@
-//! Checkpoint loading: memory-mapped `*.safetensors`, PyTorch `pytorch_model.bin` (zip + pickle,
+//! Checkpoint loading: `*.safetensors` and PyTorch `pytorch_model.bin` (zip + pickle,
 //! read with candle's non-executing pickle reader after an allow-list check), Hugging Face cache
 //! discovery, and `.bin` → safetensors conversion.
 
 mod backend;
 mod convert;
+mod direct;
 mod hf_cache;
 mod pickle_guard;
+pub mod pth_writer;
+pub mod safetensors_writer;
 
 #[cfg(test)]
 pub(crate) mod test_pth;
@@ -62,30 +65,31 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Opens `path`: a `.safetensors` file (memory-mapped; the file must not be modified while
-    /// the checkpoint is alive), a PyTorch zip `.bin`/`.pt`/`.pth`, or a model folder containing
+    /// Opens `path`: a `.safetensors` file, a PyTorch zip `.bin`/`.pt`/`.pth`, or a model folder containing
     /// `model.safetensors` or `pytorch_model.bin` (preferred in that order, as
-    /// `PyTorchModelHubMixin` does). Floating tensors are converted to f32 when fetched.
+    /// `PyTorchModelHubMixin` does). Floating tensors are converted to f32 when fetched. Each
+    /// tensor is read from the file when fetched, straight into its own buffer (see
+    /// [`direct`]): loading a model costs its weights plus one tensor.
     pub fn open(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        Self::open_cancellable(path, device, None)
+    }
+
+    /// [`Self::open`] whose tensor reads fail with "loading cancelled" once `cancel` is set.
+    pub fn open_cancellable(
+        path: impl AsRef<Path>,
+        device: &Device,
+        cancel: Option<CancelFlag>,
+    ) -> Result<Self> {
         let path = resolve_weights_file(path.as_ref())?;
         let format = detect_format(&path)?;
         let (inner, mut tensors): (Box<dyn SimpleBackend>, Vec<TensorMeta>) = match format {
             CheckpointFormat::Safetensors => {
-                // SAFETY: the mapping is read-only; the caller must not modify the file while the
-                // checkpoint (or tensors borrowed from it) is alive — the usual safetensors contract.
-                let st = unsafe { candle_core::safetensors::MmapedSafetensors::new(&path) }
+                let (located, metas) = direct::safetensors_locations(&path)
                     .map_err(|e| checkpoint_err(&path, format!("invalid safetensors file: {e}")))?;
-                let mut metas = Vec::new();
-                for (name, view) in st.tensors() {
-                    let dtype = DType::try_from(view.dtype())
-                        .map_err(|e| checkpoint_err(&path, format!("tensor '{name}': {e}")))?;
-                    metas.push(TensorMeta {
-                        name,
-                        shape: view.shape().to_vec(),
-                        dtype,
-                    });
-                }
-                (Box::new(st), metas)
+                (
+                    Box::new(direct::DirectBackend::new(&path, located, None)?),
+                    metas,
+                )
             }
             CheckpointFormat::PyTorchZip => {
                 pickle_guard::check_pytorch_zip(&path)?;
@@ -99,7 +103,16 @@ impl Checkpoint {
                         dtype: info.dtype,
                     })
                     .collect();
-                (Box::new(pth), metas)
+                let located = direct::pth_locations(&path, &pth)
+                    .map_err(|e| checkpoint_err(&path, format!("unreadable zip: {e}")))?;
+                (
+                    Box::new(direct::DirectBackend::new(
+                        &path,
+                        located,
+                        Some(Box::new(pth)),
+                    )?),
+                    metas,
+                )
             }
         };
         if tensors.is_empty() {
@@ -109,6 +122,7 @@ impl Checkpoint {
         let backend = backend::CheckedBackend {
             inner,
             path: path.clone(),
+            cancel,
         };
         let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
         Ok(Self {
@@ -160,6 +174,11 @@ impl Checkpoint {
         Ok(self.vb.get(expected_shape, key)?)
     }
 }
+
+/// Set from another thread to stop a load between two tensors.
+pub type CancelFlag = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+pub use backend::CANCELLED_MSG;
 
 /// Opens a checkpoint (see [`Checkpoint::open`]) and returns its f32 `VarBuilder`.
 pub fn open_checkpoint(path: impl AsRef<Path>, device: &Device) -> Result<VarBuilder<'static>> {

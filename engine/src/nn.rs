@@ -1,6 +1,5 @@
 //! Layers shared by the model ports, written once.
 
-pub mod alloc;
 pub mod batch_norm;
 pub mod conv2d;
 pub mod depthwise_conv1d;

@@ -37,9 +37,9 @@ pub const LEVEL_HOLD_MS: u64 = 500;
 /// Pending editor commands the command channel holds.
 pub const COMMAND_CAPACITY: usize = 64;
 
-/// Called on the worker thread after each snapshot that differs from the previous one (e.g. to
-/// ask the editor to repaint). Must be cheap and must not block.
-pub type PublishHook = Box<dyn Fn() + Send>;
+/// Called on the worker thread after each snapshot that differs from the previous one, with
+/// that snapshot (e.g. to ask the editor to repaint). Must be cheap and must not block.
+pub type PublishHook = Box<dyn Fn(&EngineSnapshot) + Send>;
 
 /// Everything a worker needs; moved into its thread by [`spawn`].
 pub struct WorkerSetup {

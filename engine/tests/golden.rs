@@ -6,6 +6,8 @@
 
 #[path = "golden/common.rs"]
 mod common;
+#[path = "golden/layout.rs"]
+mod layout;
 #[path = "golden/mulan.rs"]
 mod mulan;
 #[path = "golden/muq.rs"]
@@ -51,4 +53,20 @@ fn golden() {
         failed.len()
     );
     assert!(failed.is_empty(), "golden cases failed: {failed:?}");
+}
+
+/// `muq fixture`'s layout, derived from each case's configs, equals the case's checkpoint.
+#[test]
+fn fixture_layout_matches_every_case() {
+    let dir = golden_dir();
+    let cases = list_cases(&dir).expect("golden cases");
+    assert!(!cases.is_empty(), "no golden cases in {}", dir.display());
+    let mut failed = Vec::new();
+    for case_dir in &cases {
+        match layout::check_layout(case_dir) {
+            Ok(n) => println!("layout {}: {n} tensors match", case_dir.display()),
+            Err(e) => failed.push(format!("{}: {e:#}", case_dir.display())),
+        }
+    }
+    assert!(failed.is_empty(), "layout mismatches: {failed:#?}");
 }

@@ -25,7 +25,7 @@ fn a_slow_model_skips_to_the_newest_window_without_a_backlog() {
     let mut options = options(cache.path(), 0.0);
     let calls = Arc::new(AtomicUsize::new(0));
     let hook_calls = Arc::clone(&calls);
-    options.before_window = Some(Arc::new(move || {
+    options.before_window = Some(Arc::new(move |_stop: &std::sync::atomic::AtomicBool| {
         hook_calls.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(DELAY_MS));
     }));
@@ -165,6 +165,7 @@ fn without_weights_only_the_key_runs_and_the_panel_says_why() {
             enabled: true,
             window_s: 2.0,
             hop_s: 5.0,
+            hold_inference: false,
         },
         48_000.0,
     );
@@ -218,7 +219,14 @@ fn inside_a_worker_thread_the_snapshot_carries_the_readouts() {
 fn dropping_the_analyzer_never_waits_for_a_slow_window() {
     let cache = tempfile::tempdir().unwrap();
     let mut options = options(cache.path(), 0.0);
-    options.before_window = Some(Arc::new(|| std::thread::sleep(Duration::from_secs(2))));
+    // A 2 s window that, like the model (checked between conformer layers), notices the stop
+    // flag within 10 ms.
+    options.before_window = Some(Arc::new(|stop: &std::sync::atomic::AtomicBool| {
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }));
     let mut analyzer = analyzer(options, 24_000.0, 1.0);
     for chunk in music(2.5, 24_000, 30).chunks(2_400) {
         analyzer.on_samples(chunk, 24_000.0);

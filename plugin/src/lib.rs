@@ -4,18 +4,22 @@
 #[cfg(test)]
 mod activation_tests;
 pub mod editor;
+mod stats_file;
 pub mod params;
 
 use editor::{EditorLink, FrameRecord, MuqEditor};
-use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer};
+use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer, cpu_budget};
 use muq_engine::bridge::{self, AudioTap};
-use muq_engine::worker::{self, RestartingAnalyzer, Worker, WorkerSetup};
+use muq_engine::worker::{
+    self, AnalysisSettings, RestartingAnalyzer, SettingsSource, Worker, WorkerSetup,
+};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
 use params::MuqParams;
 use parking_lot::Mutex;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The plugin instance. Construction is cheap (no model work, no threads): the ring and the
 /// worker are created in `activate()`.
@@ -38,6 +42,8 @@ pub struct MuqLive {
     frame_record: Arc<Mutex<FrameRecord>>,
     /// Options every activation builds its [`MuqAnalyzer`] with.
     analyzer_options: AnalyzerOptions,
+    /// Figures written for benchmarks when `MUQ_LIVE_STATS_DIR` is set.
+    stats: Option<Arc<stats_file::StatsFile>>,
 }
 
 impl Default for MuqLive {
@@ -51,6 +57,7 @@ impl Default for MuqLive {
             editor_state: editor::default_state(),
             frame_record: Arc::default(),
             analyzer_options: AnalyzerOptions::new(),
+            stats: stats_file::StatsFile::from_env().map(Arc::new),
         }
     }
 }
@@ -116,6 +123,7 @@ impl MuqLive {
         let capacity_samples = bridge::ring_capacity_for(sample_rate_hz)?;
         let (tap, feed) = bridge::new(capacity_samples)?;
         let repaint = self.repaint.clone();
+        let stats = self.stats.clone();
         // The MuQ analysis: its inference thread starts idle and loads the model lazily, so
         // activation stays fast; key detection runs even without weights. A panic inside it is
         // caught and a fresh one is built (with back-off), replaying settings and commands.
@@ -123,12 +131,25 @@ impl MuqLive {
         let analyzer = RestartingAnalyzer::new(Box::new(move || {
             Ok(Box::new(MuqAnalyzer::new(options.clone())?) as Box<dyn worker::Analyzer>)
         }))?;
+        // A saved thread count is the user's choice for the whole process.
+        let saved_threads = self.params.analysis_threads.load(Ordering::Relaxed);
+        if saved_threads > 0 {
+            cpu_budget::set_analysis_threads(saved_threads);
+        }
         let (worker, mut link) = worker::spawn(WorkerSetup {
             sample_rate_hz,
             feed,
-            settings: self.params.clone(),
+            settings: Arc::new(LiveSettings {
+                params: Arc::clone(&self.params),
+                editor_state: Arc::clone(&self.editor_state),
+            }),
             analyzers: vec![Box::new(analyzer)],
-            on_publish: Some(Box::new(move || repaint.request_repaint())),
+            on_publish: Some(Box::new(move |snapshot| {
+                repaint.request_repaint();
+                if let Some(stats) = &stats {
+                    stats.maybe_write(snapshot);
+                }
+            })),
         })?;
         // The persisted fields (restored before activation) configure the new worker's analyzers.
         for command in self.params.engine_commands() {
@@ -140,6 +161,22 @@ impl MuqLive {
         self.tap = Some(tap);
         self.worker = Some(worker);
         Ok(())
+    }
+}
+
+/// What the worker polls: the parameters, plus the hold while the editor is closed and
+/// "analyse only while the editor is open" is on. Lock-free (atomics only).
+struct LiveSettings {
+    params: Arc<MuqParams>,
+    editor_state: Arc<EguiEditorState>,
+}
+
+impl SettingsSource for LiveSettings {
+    fn analysis_settings(&self) -> AnalysisSettings {
+        let mut settings = self.params.analysis_settings();
+        settings.hold_inference = self.params.analyse_only_with_editor.load(Ordering::Relaxed)
+            && !self.editor_state.is_open();
+        settings
     }
 }
 

@@ -9,6 +9,7 @@ use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 /// Shortest analysis window, in seconds.
 pub const MIN_WINDOW_S: f32 = 2.0;
@@ -55,6 +56,15 @@ pub struct MuqParams {
     /// The editor window's last logical size; `None` until the user resizes it.
     #[persist = "editor-size"]
     pub editor_size: RwLock<Option<EditorSize>>,
+    /// Inference threads shared by every instance in the process (0: the default, half the
+    /// logical cores). Process-wide: the last instance to set it (or, when activated, to have
+    /// a saved non-zero value) decides.
+    #[persist = "analysis-threads"]
+    pub analysis_threads: AtomicUsize,
+    /// Run the model only while this instance's editor is open (the built-in key still
+    /// follows); when the editor opens, the newest window is analysed at once.
+    #[persist = "analyse-only-with-editor"]
+    pub analyse_only_with_editor: AtomicBool,
 }
 
 /// The editor window's logical size, in points, as saved with the plugin state.
@@ -114,6 +124,8 @@ impl Default for MuqParams {
             labels_dir: RwLock::new(None),
             heads_dir: RwLock::new(None),
             editor_size: RwLock::new(None),
+            analysis_threads: AtomicUsize::new(0),
+            analyse_only_with_editor: AtomicBool::new(false),
         }
     }
 }
@@ -125,6 +137,7 @@ impl SettingsSource for MuqParams {
             enabled: self.analysis_enabled.value(),
             window_s: self.window_s.value(),
             hop_s: self.hop_s.value(),
+            hold_inference: false,
         }
     }
 }

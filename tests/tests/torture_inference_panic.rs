@@ -30,7 +30,7 @@ fn a_panic_on_the_inference_thread_restarts_the_analysis() -> Result<()> {
     let hook_calls = Arc::clone(&num_calls);
     let mut options = AnalyzerOptions::new();
     options.model.cache_dir = Some(cache.path().to_path_buf());
-    options.before_window = Some(Arc::new(move || {
+    options.before_window = Some(Arc::new(move |_stop: &std::sync::atomic::AtomicBool| {
         if hook_calls.fetch_add(1, Ordering::SeqCst) < NUM_PANICS {
             panic!("injected model panic (test)");
         }

@@ -43,7 +43,7 @@ fn a_model_ten_times_slower_than_the_audio_skips_windows_with_bounded_memory() -
     let mut options = AnalyzerOptions::new();
     options.model.cache_dir = Some(cache.path().to_path_buf());
     options.queries = vec!["calm ambient pads".into(), "loud drums".into()];
-    options.before_window = Some(Arc::new(move || {
+    options.before_window = Some(Arc::new(move |_stop: &std::sync::atomic::AtomicBool| {
         hook_count.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(window_delay);
     }));

@@ -61,6 +61,7 @@ fn an_hour_of_audio_through_the_engine_drops_nothing_and_keeps_memory_flat() -> 
             enabled: true,
             window_s: 2.0,
             hop_s: 0.5,
+            hold_inference: false,
         }),
         analyzers: vec![Box::new(analyzer)],
         on_publish: None,

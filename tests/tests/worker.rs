@@ -61,6 +61,7 @@ impl SettingsSource for Switchable {
             enabled: self.enabled.load(Ordering::SeqCst),
             window_s: self.window_ms.load(Ordering::SeqCst) as f32 / 1000.0,
             hop_s: 2.0,
+            hold_inference: false,
         }
     }
 }
@@ -99,7 +100,7 @@ fn samples_commands_and_settings_reach_the_worker() -> anyhow::Result<()> {
         feed,
         settings: settings.clone(),
         analyzers: vec![Box::new(ProbeAnalyzer(Arc::clone(&probe)))],
-        on_publish: Some(Box::new(move || {
+        on_publish: Some(Box::new(move |_| {
             hook_counter.fetch_add(1, Ordering::SeqCst);
         })),
     })?;

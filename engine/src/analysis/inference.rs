@@ -13,13 +13,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use super::cpu_budget;
 use super::session::{ModelOptions, Session, WindowOutput};
 use crate::{Error, Result};
 pub use settings::SessionInfo;
 use settings::{SettingsChanges, apply_changes, session_info};
 
-/// Called on the inference thread right before each window is run (tests inject delays).
-pub type WindowHook = Arc<dyn Fn() + Send + Sync>;
+/// Called on the inference thread right before each window is run (tests inject delays). The
+/// argument is the stop flag the model checks between layers: a hook standing in for a slow
+/// model should return soon after it is set, as the model does.
+pub type WindowHook = Arc<dyn Fn(&std::sync::atomic::AtomicBool) + Send + Sync>;
 
 /// A window waiting for inference.
 #[derive(Clone, Debug, Default)]
@@ -101,6 +104,9 @@ impl SlotState {
 struct Shared {
     state: Mutex<SlotState>,
     wake: Condvar,
+    /// Set when the owner is dropped: a load in progress stops within one tensor, a window
+    /// within one conformer layer.
+    cancel: crate::load::CancelFlag,
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, SlotState> {
@@ -140,6 +146,7 @@ impl InferenceThread {
         let shared = Arc::new(Shared {
             state: Mutex::new(SlotState::default()),
             wake: Condvar::new(),
+            cancel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -236,24 +243,17 @@ impl InferenceThread {
     }
 }
 
-/// How long dropping an [`InferenceThread`] waits for a window or model load in flight.
-pub const DROP_WAIT_MS: u64 = 250;
-
 impl Drop for InferenceThread {
-    /// Asks the thread to stop and waits up to [`DROP_WAIT_MS`] for it. A window (or model
-    /// load) still running after that is left to finish on its own (the thread is detached and
-    /// exits right after), so `deactivate()` never waits seconds for candle.
+    /// Stops the thread and joins it. A model load in progress stops within one tensor and a
+    /// window within one conformer layer (the cancel flag), so this waits milliseconds, and no
+    /// thread outlives its owner holding (or still loading) a model.
     fn drop(&mut self) {
         lock(&self.shared).stop = true;
+        self.shared
+            .cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.shared.wake.notify_one();
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        let deadline = Instant::now() + std::time::Duration::from_millis(DROP_WAIT_MS);
-        while !thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        if thread.is_finished() {
+        if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
@@ -340,13 +340,15 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
         }
         if want_load {
             session = None;
-            let loaded = Session::load(&options, |fraction, what| {
-                lock(shared).status = ModelStatus::Loading(fraction, what.to_string());
+            let loaded = cpu_budget::run_on_pool(|| {
+                Session::load_cancellable(&options, &shared.cancel, |fraction, what| {
+                    lock(shared).status = ModelStatus::Loading(fraction, what.to_string());
+                })
             });
             let status = match loaded {
                 Ok(mut s) => {
                     s.set_key_head(key_head.as_deref());
-                    let status = match s.set_queries(&queries) {
+                    let status = match cpu_budget::run_on_pool(|| s.set_queries(&queries)) {
                         Ok(()) => ModelStatus::Ready(s.device().to_string()),
                         Err(e) => ModelStatus::Failed(
                             format!("text queries: {e}"),
@@ -366,7 +368,7 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
         if let Some(texts) = new_queries {
             queries = texts;
             if let Some(s) = &mut session
-                && let Err(e) = s.set_queries(&queries)
+                && let Err(e) = cpu_budget::run_on_pool(|| s.set_queries(&queries))
             {
                 lock(shared).window_error = Some(format!("text queries: {e}"));
             }
@@ -389,16 +391,21 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
         if lock(shared).stop {
             return;
         }
+        // Instances take turns on the shared pool, one window each.
+        let Some(_turn) = cpu_budget::wait_turn(&shared.cancel) else {
+            return;
+        };
         // The hook stands in for a slower model, so its time counts as inference time.
         let started = Instant::now();
         if let Some(hook) = &hook {
-            hook();
+            hook(&shared.cancel);
         }
-        let result = s.analyse(&job.samples, job.start_sample);
+        let result = cpu_budget::run_on_pool(|| s.analyse(&job.samples, job.start_sample));
         let inference_ms = started.elapsed().as_secs_f32() * 1e3;
         let window_end_s = (job.start_sample + job.samples.len() as u64) as f64 / 24_000.0;
         let mut state = lock(shared);
         state.busy = state.job.is_some();
+        state.info.num_sharing = s.num_sharing();
         match result {
             Ok(output) => {
                 if let Some(prev) = last_end_s.filter(|_| !job.provisional) {

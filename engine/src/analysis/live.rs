@@ -63,6 +63,10 @@ pub struct MuqAnalyzer {
     probe_key_task: Option<String>,
     /// Why the last key method could not be applied.
     key_message: Option<String>,
+    /// Windows are held back instead of analysed ([`AnalysisSettings::hold_inference`]).
+    hold_inference: bool,
+    /// The newest window due while held; submitted when the hold ends.
+    held: Option<WindowJob>,
 }
 
 impl MuqAnalyzer {
@@ -87,7 +91,14 @@ impl MuqAnalyzer {
             key_profile: ProfileChoice::default(),
             probe_key_task: None,
             key_message: None,
+            hold_inference: false,
+            held: None,
         })
+    }
+
+    /// Whether a due window is being held back (the hold is on and a window arrived).
+    pub fn has_held_window(&self) -> bool {
+        self.held.is_some()
     }
 
     /// Waits (polling every 5 ms) until no window is queued or running and the model is no
@@ -265,9 +276,12 @@ impl MuqAnalyzer {
         let ready = matches!(view.status, ModelStatus::Ready(_));
         r.model_name.clear();
         r.model_size_bytes = 0;
+        r.num_model_users = 0;
+        r.analysis_threads = super::cpu_budget::analysis_threads();
         if ready {
             r.model_name.clone_from(&view.info.model_name);
             r.model_size_bytes = view.info.model_size_bytes;
+            r.num_model_users = view.info.num_sharing;
         }
         let mut lines: Vec<&str> = Vec::new();
         lines.extend(self.key_message.as_deref());
@@ -372,6 +386,17 @@ impl Analyzer for MuqAnalyzer {
 
     fn configure(&mut self, settings: &AnalysisSettings, sample_rate_hz: f32) {
         self.rebuild_front(settings, sample_rate_hz);
+        self.hold_inference = settings.hold_inference;
+        if !self.hold_inference
+            && let Some(job) = self.held.take()
+        {
+            // The newest window of the held stretch, at once.
+            if job.stream_epoch == self.stream_epoch
+                && let Some(old) = self.inference.submit(job)
+            {
+                self.spare = old;
+            }
+        }
     }
 
     fn on_samples(&mut self, mono: &[f32], sample_rate_hz: f32) {
@@ -385,6 +410,7 @@ impl Analyzer for MuqAnalyzer {
         }
         let (inference, spare, epoch) = (&self.inference, &mut self.spare, self.stream_epoch);
         let (silent, num_silent) = (&mut self.silent, &mut self.num_silent);
+        let (hold, held) = (self.hold_inference, &mut self.held);
         let pushed = front.push(mono, |window| {
             *silent = window.silent;
             if window.silent {
@@ -400,7 +426,11 @@ impl Analyzer for MuqAnalyzer {
                 provisional: window.provisional,
                 stream_epoch: epoch,
             };
-            if let Some(old) = inference.submit(job) {
+            if hold {
+                if let Some(old) = held.replace(job) {
+                    *spare = old.samples;
+                }
+            } else if let Some(old) = inference.submit(job) {
                 *spare = old;
             }
         });

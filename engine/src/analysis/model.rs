@@ -9,13 +9,15 @@
 //!
 //! Runs on the inference thread (or the CLI thread); allocates and may take seconds.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::Device;
 
+use super::shared_models::{self, SharedMulan};
 use crate::heads::probe::ModelIdentity;
 use crate::heads::probe::features::PooledState;
-use crate::models::mulan::{MulanFiles, MuqMulan};
+use crate::models::mulan::MuqMulan;
 use crate::models::muq::StreamingMuq;
 use crate::{Error, Result};
 
@@ -88,61 +90,70 @@ pub trait WindowModel: Send {
 
     /// Forgets state carried between windows (the next window starts a new stream).
     fn reset_stream(&mut self) {}
+
+    /// Frees what only text embedding needs (called once the texts in use are embedded).
+    fn release_text_side(&mut self) {}
+
+    /// How many users in the process share these weights (1: not shared).
+    fn num_sharing(&self) -> usize {
+        1
+    }
 }
 
-/// MuQ-MuLan on a streaming MuQ encoder.
+/// MuQ-MuLan on a streaming MuQ encoder: the weights are shared by the whole process (see
+/// [`super::shared_models`]), the streaming stem cache is this instance's own.
 pub struct MulanWindowModel {
-    mulan: MuqMulan,
+    shared: Arc<SharedMulan>,
     streaming: StreamingMuq,
-    identity: String,
-    probe_identity: ModelIdentity,
-    weights: PathBuf,
 }
 
 impl MulanWindowModel {
-    /// Loads the MuQ-MuLan folder `dir` onto `device`.
+    /// Loads (or shares the already loaded) MuQ-MuLan folder `dir` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let files = MulanFiles::locate(dir)?;
-        let identity = weights_identity(&files.weights)?;
-        let mulan = MuqMulan::load_files(&files, device)?;
-        // The same identity `muq probe train --model <this folder>` records in head.json.
-        let probe_identity = ModelIdentity::of_dir(dir, mulan.muq())?;
-        let streaming = StreamingMuq::new(mulan.muq().clone());
-        Ok(Self {
-            mulan,
-            streaming,
-            identity,
-            probe_identity,
-            weights: files.weights,
-        })
+        let never = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        Self::load_shared(dir, device, &never)
+    }
+
+    /// Like [`Self::load`], through the process-wide registry with a cancel flag, which also
+    /// stops a window's forward pass between conformer layers.
+    pub fn load_shared(
+        dir: &Path,
+        device: &Device,
+        cancel: &crate::load::CancelFlag,
+    ) -> Result<Self> {
+        let shared = shared_models::acquire(dir, device, cancel)?;
+        let mut model = Self::from_shared(shared);
+        model.streaming.set_stop_flag(Arc::clone(cancel));
+        Ok(model)
+    }
+
+    /// Wraps a shared model with a fresh streaming encoder.
+    pub fn from_shared(shared: Arc<SharedMulan>) -> Self {
+        let streaming = StreamingMuq::new(shared.mulan.muq().clone());
+        Self { shared, streaming }
     }
 
     /// The weights file the model was loaded from.
     pub fn weights_path(&self) -> &Path {
-        &self.weights
+        &self.shared.weights
     }
 
     /// The MuQ-MuLan model.
     pub fn mulan(&self) -> &MuqMulan {
-        &self.mulan
+        &self.shared.mulan
+    }
+
+    /// Users of the shared model in this process (this one included).
+    pub fn num_sharing(&self) -> usize {
+        Arc::strong_count(&self.shared)
     }
 }
 
-/// `"<canonical path>|<bytes>|<mtime s>"` of a weights file.
-pub fn weights_identity(weights: &Path) -> Result<String> {
-    let meta = std::fs::metadata(weights).map_err(|e| Error::io(weights, e))?;
-    let mtime_s = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    let path = std::fs::canonicalize(weights).unwrap_or_else(|_| PathBuf::from(weights));
-    Ok(format!("{}|{}|{mtime_s}", path.display(), meta.len()))
-}
+pub use super::shared_models::weights_identity;
 
 impl WindowModel for MulanWindowModel {
     fn identity(&self) -> &str {
-        &self.identity
+        &self.shared.identity
     }
 
     fn audio_latent(&mut self, window: &[f32], start_sample: u64) -> Result<Vec<f32>> {
@@ -156,7 +167,7 @@ impl WindowModel for MulanWindowModel {
         layers: &[usize],
     ) -> Result<WindowFeatures> {
         let out = self.streaming.forward_window(window, start_sample)?;
-        let latent = self.mulan.audio_latent_from_muq_output(&out)?;
+        let latent = self.shared.mulan.audio_latent_from_muq_output(&out)?;
         let mut pooled = Vec::with_capacity(layers.len());
         for &layer_idx in layers {
             let state = out.hidden_states.get(layer_idx).ok_or_else(|| {
@@ -174,11 +185,11 @@ impl WindowModel for MulanWindowModel {
     }
 
     fn probe_identity(&self) -> Option<&ModelIdentity> {
-        Some(&self.probe_identity)
+        Some(&self.shared.probe_identity)
     }
 
     fn text_latent(&mut self, text: &str) -> Result<TextEmbedding> {
-        let out = self.mulan.text_latent(text)?;
+        let out = self.shared.mulan.text_latent(text)?;
         Ok(TextEmbedding {
             latent: out.latent.flatten_all()?.to_vec1::<f32>()?,
             truncated: out.truncated,
@@ -187,6 +198,14 @@ impl WindowModel for MulanWindowModel {
 
     fn reset_stream(&mut self) {
         self.streaming.reset();
+    }
+
+    fn release_text_side(&mut self) {
+        self.shared.mulan.release_text_tower();
+    }
+
+    fn num_sharing(&self) -> usize {
+        Arc::strong_count(&self.shared)
     }
 }
 

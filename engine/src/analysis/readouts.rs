@@ -118,6 +118,10 @@ pub struct Readouts {
     pub model_name: String,
     /// Size of the loaded model's weight files in bytes; 0 when none.
     pub model_size_bytes: u64,
+    /// Instances in this process sharing the loaded weights (this one included); 0 when none.
+    pub num_model_users: usize,
+    /// Threads of the process-wide inference pool (the "analysis threads" setting).
+    pub analysis_threads: usize,
     /// Where the key readout comes from: `"built-in (<profile>)"` or `"probe head <name>"`.
     pub key_source: String,
     /// Readouts of the loaded probe heads (`muq probe train`), in name order.

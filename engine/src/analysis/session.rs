@@ -118,6 +118,18 @@ impl Session {
     /// reports the stages.
     pub fn load(
         options: &ModelOptions,
+        progress: impl FnMut(f32, &str),
+    ) -> std::result::Result<Self, ModelProblem> {
+        let never = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        Self::load_cancellable(options, &never, progress)
+    }
+
+    /// [`Self::load`] that stops ("loading cancelled") within one tensor once `cancel` is set.
+    /// The weights come from the process-wide registry: a model already loaded (or being
+    /// loaded) from the same files is shared.
+    pub fn load_cancellable(
+        options: &ModelOptions,
+        cancel: &crate::load::CancelFlag,
         mut progress: impl FnMut(f32, &str),
     ) -> std::result::Result<Self, ModelProblem> {
         let dir = resolve_model_dir(options.model_dir.as_deref())?;
@@ -130,7 +142,7 @@ impl Session {
             hint: "check the folder holds a complete MuQ-MuLan download (`muq fetch`), or choose another".into(),
         }
         };
-        let model = MulanWindowModel::load(&dir, &device).map_err(fail)?;
+        let model = MulanWindowModel::load_shared(&dir, &device, cancel).map_err(fail)?;
         let model_size_bytes = std::fs::metadata(model.weights_path()).map_or(0, |m| m.len());
         let mut session = Self::with_model(Box::new(model), device_name, options, |f, what| {
             progress(0.3 + 0.7 * f, what)
@@ -178,6 +190,7 @@ impl Session {
         };
         // A cache that cannot be written only costs time at the next load.
         let _ = cache.save();
+        model.release_text_side();
         let history_len = if options.history_len == 0 {
             crate::heads::text_query::DEFAULT_HISTORY_LEN
         } else {
@@ -238,6 +251,11 @@ impl Session {
         &self.device
     }
 
+    /// Users of this session's weights in the process (1: not shared).
+    pub fn num_sharing(&self) -> usize {
+        self.model.num_sharing()
+    }
+
     /// The model's identity string.
     pub fn model_identity(&self) -> &str {
         self.model.identity()
@@ -246,10 +264,12 @@ impl Session {
     /// Replaces the text queries (their latents are cached like the labels').
     pub fn set_queries(&mut self, texts: &[String]) -> Result<()> {
         let (model, cache) = (&mut self.model, &mut self.cache);
-        self.queries.set(texts, |text| {
+        let result = self.queries.set(texts, |text| {
             let e = cache.get(model.as_mut(), text)?;
             Ok((e.latent, e.truncated))
-        })?;
+        });
+        model.release_text_side();
+        result?;
         let _ = cache.save();
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! A `VarBuilder` backend wrapper whose errors name the checkpoint file, the key and both shapes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
@@ -12,6 +14,25 @@ pub(crate) struct CheckedBackend {
     pub inner: Box<dyn SimpleBackend>,
     /// The file, for error messages.
     pub path: PathBuf,
+    /// When set (by another thread), every further read fails with [`CANCELLED_MSG`]: a load
+    /// stops within one tensor.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Message of the error a cancelled load fails with.
+pub const CANCELLED_MSG: &str = "loading cancelled";
+
+impl CheckedBackend {
+    fn check_cancel(&self) -> candle_core::Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            candle_core::bail!("{CANCELLED_MSG}");
+        }
+        Ok(())
+    }
 }
 
 impl SimpleBackend for CheckedBackend {
@@ -23,6 +44,7 @@ impl SimpleBackend for CheckedBackend {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
+        self.check_cancel()?;
         if !self.inner.contains_tensor(name) {
             candle_core::bail!(
                 "checkpoint {}: missing tensor '{name}' (expected shape {:?})",
@@ -48,6 +70,7 @@ impl SimpleBackend for CheckedBackend {
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.check_cancel()?;
         if !self.inner.contains_tensor(name) {
             candle_core::bail!(
                 "checkpoint {}: missing tensor '{name}'",

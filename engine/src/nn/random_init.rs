@@ -45,28 +45,34 @@ fn name_hash(seed: u64, name: &str) -> u64 {
     h
 }
 
+/// The seeded values of tensor `name` with shape `dims` (deterministic in seed and name):
+/// matrices ~ N(0, 1/fan_in), norm weights and scales ≈ 1, running variances in [0.5, 1.5),
+/// other vectors ≈ N(0, 0.1²).
+pub fn seeded_values(seed: u64, name: &str, dims: &[usize]) -> Vec<f32> {
+    let n: usize = dims.iter().product();
+    let mut state = name_hash(seed, name);
+    let mut gauss = || {
+        let (u1, u2) = (uniform(&mut state), uniform(&mut state));
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
+    };
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if dims.len() >= 2 {
+        let fan_in: usize = dims[1..].iter().product::<usize>().max(1);
+        let std = 1.0 / (fan_in as f32).sqrt();
+        (0..n).map(|_| gauss() * std).collect()
+    } else if last == "running_var" {
+        (0..n).map(|_| 0.5 + uniform(&mut state)).collect()
+    } else if last == "weight" || last.ends_with("gamma") || last.ends_with("scale") {
+        (0..n).map(|_| 1.0 + 0.1 * gauss()).collect()
+    } else {
+        (0..n).map(|_| 0.1 * gauss()).collect()
+    }
+}
+
 impl SimpleBackend for SeededRandomBackend {
     fn get(&self, s: Shape, name: &str, _h: Init, dtype: DType, dev: &Device) -> Result<Tensor> {
-        let dims = s.dims().to_vec();
-        let n = s.elem_count();
-        let mut state = name_hash(self.seed, name);
-        let mut gauss = || {
-            let (u1, u2) = (uniform(&mut state), uniform(&mut state));
-            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
-        };
-        let last = name.rsplit('.').next().unwrap_or(name);
-        let values: Vec<f32> = if dims.len() >= 2 {
-            let fan_in: usize = dims[1..].iter().product::<usize>().max(1);
-            let std = 1.0 / (fan_in as f32).sqrt();
-            (0..n).map(|_| gauss() * std).collect()
-        } else if last == "running_var" {
-            (0..n).map(|_| 0.5 + uniform(&mut state)).collect()
-        } else if last == "weight" || last.ends_with("gamma") || last.ends_with("scale") {
-            (0..n).map(|_| 1.0 + 0.1 * gauss()).collect()
-        } else {
-            (0..n).map(|_| 0.1 * gauss()).collect()
-        };
-        Tensor::from_vec(values, dims, dev)?.to_dtype(dtype)
+        let values = seeded_values(self.seed, name, s.dims());
+        Tensor::from_vec(values, s.dims(), dev)?.to_dtype(dtype)
     }
 
     fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> Result<Tensor> {

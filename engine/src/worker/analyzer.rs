@@ -11,6 +11,10 @@ pub struct AnalysisSettings {
     pub window_s: f32,
     /// Hop between analysis windows in seconds.
     pub hop_s: f32,
+    /// Keep the newest due window instead of running the model ("analyse only while the
+    /// editor is open", editor closed). Audio is still taken in and the built-in key still
+    /// follows; when the hold ends, the newest held window is analysed at once.
+    pub hold_inference: bool,
 }
 
 impl Default for AnalysisSettings {
@@ -20,6 +24,7 @@ impl Default for AnalysisSettings {
             enabled: true,
             window_s: 10.0,
             hop_s: 2.0,
+            hold_inference: false,
         }
     }
 }

@@ -218,7 +218,7 @@ impl LoopState {
         self.snapshot_writer.publish(snapshot);
         self.published.clone_from(snapshot);
         if let Some(hook) = &self.on_publish {
-            hook();
+            hook(snapshot);
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn settings(hop_s: f32) -> AnalysisSettings {
         enabled: true,
         window_s: 2.0,
         hop_s,
+        hold_inference: false,
     }
 }
 

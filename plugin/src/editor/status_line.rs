@@ -77,13 +77,19 @@ fn error_item(prefix: &str, text: &str) -> StatusItem {
 }
 
 /// The model part: `"model MuQ-MuLan-large · 2.47 GiB"`, `"model MuQ-MuLan-large"` when the
-/// size is unknown, `"no model"` when none is loaded.
+/// size is unknown, `"no model"` when none is loaded; `" · shared by 3"` when other instances
+/// use the same weights.
 pub fn model(readouts: &Readouts) -> String {
     let name = readouts.model_name.trim();
+    let shared = if readouts.num_model_users > 1 {
+        format!(" · shared by {}", readouts.num_model_users)
+    } else {
+        String::new()
+    };
     match (name.is_empty(), readouts.model_size_bytes) {
         (true, _) => "no model".to_owned(),
-        (false, 0) => format!("model {name}"),
-        (false, num_bytes) => format!("model {name} · {}", format::bytes(num_bytes)),
+        (false, 0) => format!("model {name}{shared}"),
+        (false, num_bytes) => format!("model {name} · {}{shared}", format::bytes(num_bytes)),
     }
 }
 
@@ -127,6 +133,25 @@ pub fn items(snapshot: &EngineSnapshot) -> Vec<StatusItem> {
         readout_text::achieved_hop(readouts.achieved_hop_s, snapshot.hop_s),
         Tone::Plain,
     ));
+    if readouts.analysis_threads > 0 {
+        items.push(StatusItem {
+            hover:
+                "inference threads shared by every MuQ Live instance (Settings → analysis threads)"
+                    .to_owned(),
+            ..StatusItem::new(
+                format!(
+                    "{} thread{}",
+                    readouts.analysis_threads,
+                    if readouts.analysis_threads == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ),
+                Tone::Plain,
+            )
+        });
+    }
     items.push(StatusItem::new(
         format!("ring {}", readout_text::percent(snapshot.ring_fill_ratio())),
         Tone::Plain,
@@ -223,6 +248,29 @@ mod tests {
         assert_eq!(model(&readouts), "model MuQ-MuLan-large");
         readouts.model_size_bytes = 2_650_000_000;
         assert_eq!(model(&readouts), "model MuQ-MuLan-large · 2.47 GiB");
+        readouts.num_model_users = 1;
+        assert_eq!(model(&readouts), "model MuQ-MuLan-large · 2.47 GiB");
+        readouts.num_model_users = 3;
+        assert_eq!(
+            model(&readouts),
+            "model MuQ-MuLan-large · 2.47 GiB · shared by 3"
+        );
+    }
+
+    #[test]
+    fn the_line_shows_the_analysis_threads_after_the_hop() {
+        let readouts = Readouts {
+            analysis_threads: 4,
+            achieved_hop_s: 2.0,
+            ..Readouts::default()
+        };
+        let line = items(&snapshot(readouts));
+        let hop_idx = line
+            .iter()
+            .position(|item| item.text.starts_with("hop "))
+            .expect("hop item");
+        assert_eq!(line[hop_idx + 1].text, "4 threads");
+        assert!(line[hop_idx + 1].hover.contains("every MuQ Live instance"));
     }
 
     #[test]

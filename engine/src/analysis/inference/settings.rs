@@ -16,6 +16,8 @@ pub struct SessionInfo {
     pub active_key_head: Option<String>,
     /// Problems with the heads folder, vocabulary folder or key head, one per entry.
     pub settings_messages: Vec<String>,
+    /// Instances (users) in the process sharing these weights.
+    pub num_sharing: usize,
 }
 
 /// Settings changes taken from the slot in one go.
@@ -64,5 +66,6 @@ pub fn session_info(session: &Session) -> SessionInfo {
         model_size_bytes: session.model_size_bytes(),
         active_key_head: session.active_key_head().map(str::to_owned),
         settings_messages: session.settings_messages(),
+        num_sharing: session.num_sharing(),
     }
 }

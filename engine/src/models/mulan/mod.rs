@@ -13,6 +13,8 @@ pub mod hub;
 pub mod text;
 pub mod transformer;
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use candle_core::{Device, Module, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
@@ -56,12 +58,26 @@ pub struct TextBatchLatents {
 }
 
 /// The whole MuQ-MuLan model with its tokenizer.
+///
+/// Loaded from files, the text tower (XLM-R + the text transformer, about half the weights) is
+/// built only when a text is embedded and can be dropped again with
+/// [`Self::release_text_tower`]: with every text latent cached, only the audio side is resident.
 pub struct MuqMulan {
     cfg: MulanConfig,
+    xlmr_cfg: XlmRobertaConfig,
     audio: AudioTower,
-    text: TextEncoder,
+    /// The text tower while built.
+    text: Mutex<Option<Arc<TextEncoder>>>,
+    /// Where to build the text tower from on demand (`None`: built eagerly, never released).
+    text_source: Option<TextSource>,
     audio_to_latents: Linear,
     tokenizer: TextTokenizer,
+}
+
+/// The checkpoint the text tower is (re)built from.
+struct TextSource {
+    weights: std::path::PathBuf,
+    device: Device,
 }
 
 impl MuqMulan {
@@ -71,8 +87,18 @@ impl MuqMulan {
         Self::load_files(&files, device)
     }
 
-    /// Loads from already located files.
+    /// Loads from already located files: the audio side now, the text tower on demand.
     pub fn load_files(files: &MulanFiles, device: &Device) -> Result<Self> {
+        Self::load_files_cancellable(files, device, None)
+    }
+
+    /// [`Self::load_files`] that stops with an error ("loading cancelled") within one tensor
+    /// once `cancel` is set.
+    pub fn load_files_cancellable(
+        files: &MulanFiles,
+        device: &Device,
+        cancel: Option<crate::load::CancelFlag>,
+    ) -> Result<Self> {
         let cfg = MulanConfig::from_file(&files.config)?;
         let muq_cfg = match &files.muq_config {
             Some(p) => MuqConfig::from_file(p)?,
@@ -83,12 +109,76 @@ impl MuqMulan {
             None => XlmRobertaConfig::xlm_roberta_base(),
         };
         let tokenizer = TextTokenizer::from_file(&files.tokenizer)?;
-        let vb = crate::load::open_checkpoint(&files.weights, device)?;
+        tokenizer.check_vocab_size(xlmr_cfg.vocab_size)?;
+        let ckpt = crate::load::Checkpoint::open_cancellable(&files.weights, device, cancel)?;
+        let vb = ckpt.var_builder();
         files::check_towers(&vb, &files.weights)?;
-        Self::new(cfg, &muq_cfg, &xlmr_cfg, tokenizer, vb).map_err(|e| Error::Checkpoint {
+        let as_checkpoint_err = |e: candle_core::Error| Error::Checkpoint {
             path: files.weights.clone(),
             msg: e.to_string(),
+        };
+        let vb = vb.pp("mulan");
+        let audio = AudioTower::new(&cfg, &muq_cfg, vb.pp("audio")).map_err(as_checkpoint_err)?;
+        let audio_to_latents = linear(
+            cfg.audio_transformer.dim,
+            cfg.mulan.dim_latent,
+            vb.pp("audio_to_latents"),
+        )
+        .map_err(as_checkpoint_err)?;
+        Ok(Self {
+            audio,
+            text: Mutex::new(None),
+            text_source: Some(TextSource {
+                weights: files.weights.clone(),
+                device: device.clone(),
+            }),
+            audio_to_latents,
+            tokenizer,
+            xlmr_cfg,
+            cfg,
         })
+    }
+
+    fn text_slot(&self) -> MutexGuard<'_, Option<Arc<TextEncoder>>> {
+        self.text
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The text tower, built from the checkpoint first if it is not resident.
+    fn text_encoder(&self) -> Result<Arc<TextEncoder>> {
+        let mut slot = self.text_slot();
+        if let Some(text) = slot.as_ref() {
+            return Ok(Arc::clone(text));
+        }
+        let Some(source) = &self.text_source else {
+            return Err(Error::Other("the text tower is not available".into()));
+        };
+        let vb = crate::load::open_checkpoint(&source.weights, &source.device)?;
+        let text = TextEncoder::new(&self.cfg, &self.xlmr_cfg, vb.pp("mulan")).map_err(|e| {
+            Error::Checkpoint {
+                path: source.weights.clone(),
+                msg: e.to_string(),
+            }
+        })?;
+        let text = Arc::new(text);
+        *slot = Some(Arc::clone(&text));
+        Ok(text)
+    }
+
+    /// Drops the text tower if it can be rebuilt from the checkpoint (a model loaded from
+    /// files); its memory is freed once no embedding in progress holds it. Returns whether it
+    /// was resident and is now released.
+    pub fn release_text_tower(&self) -> bool {
+        if self.text_source.is_none() {
+            return false;
+        }
+        self.text_slot().take().is_some()
+    }
+
+    /// Whether the text tower is resident.
+    pub fn text_tower_loaded(&self) -> bool {
+        self.text_slot().is_some()
     }
 
     /// Loads only the inner MuQ of a MuQ-MuLan checkpoint (the audio tower's encoder, keys
@@ -121,7 +211,13 @@ impl MuqMulan {
         let dim_latent = cfg.mulan.dim_latent;
         Ok(Self {
             audio: AudioTower::new(&cfg, muq_cfg, vb.pp("audio"))?,
-            text: TextEncoder::new(&cfg, xlmr_cfg, vb.clone())?,
+            text: Mutex::new(Some(Arc::new(TextEncoder::new(
+                &cfg,
+                xlmr_cfg,
+                vb.clone(),
+            )?))),
+            text_source: None,
+            xlmr_cfg: xlmr_cfg.clone(),
             audio_to_latents: linear(
                 cfg.audio_transformer.dim,
                 dim_latent,
@@ -144,7 +240,7 @@ impl MuqMulan {
 
     /// Longest token sequence a text may have (512 for xlm-roberta-base).
     pub fn max_text_tokens(&self) -> usize {
-        self.text.tower().xlm_roberta().config().max_tokens()
+        self.xlmr_cfg.max_tokens()
     }
 
     /// The text tokenizer.
@@ -201,7 +297,7 @@ impl MuqMulan {
     pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
         let enc = self.tokenizer.encode(text, self.max_text_tokens())?;
         let ids = vec![enc.ids.clone()];
-        let latent = self.text.latents(&ids)?;
+        let latent = self.text_encoder()?.latents(&ids)?;
         Ok(TextLatent {
             latent,
             truncated: enc.truncated(),
@@ -213,8 +309,9 @@ impl MuqMulan {
     /// no mask and pooling averages pads too, so a row depends on the batch's padding.
     pub fn text_latents_batched(&self, texts: &[&str]) -> Result<TextBatchLatents> {
         let batch = self.tokenizer.encode_batch(texts, self.max_text_tokens())?;
-        let encoder_hidden = self.text.tower().encoder_hidden(&batch.ids)?;
-        let latents = self.text.latents_from_hidden(&encoder_hidden)?;
+        let text = self.text_encoder()?;
+        let encoder_hidden = text.tower().encoder_hidden(&batch.ids)?;
+        let latents = text.latents_from_hidden(&encoder_hidden)?;
         Ok(TextBatchLatents {
             batch,
             encoder_hidden,

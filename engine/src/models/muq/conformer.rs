@@ -190,6 +190,9 @@ pub struct ConformerEncoder {
     embed_positions: PositionEmbedding,
     layers: Vec<ConformerLayer>,
     layer_norm: LayerNorm,
+    /// Checked between layers: once set, a forward pass stops with "stopped". Not part of the
+    /// checkpoint; lets an owner end a running forward within one layer.
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ConformerEncoder {
@@ -205,7 +208,13 @@ impl ConformerEncoder {
                 cfg.w2v2_config.layer_norm_eps,
                 vb.pp("layer_norm"),
             )?,
+            stop: None,
         })
+    }
+
+    /// Makes forward passes stop (with an error) between layers once `stop` is set.
+    pub fn set_stop_flag(&mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.stop = Some(stop);
     }
 
     /// (B, T, D) -> all hidden states; `debug` keeps the extra tensors.
@@ -216,6 +225,13 @@ impl ConformerEncoder {
         let mut h = xs.clone();
         let mut layer0 = None;
         for (i, layer) in self.layers.iter().enumerate() {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                candle_core::bail!("stopped");
+            }
             hidden_states.push(h.clone());
             let (next, dbg) = layer.forward_debug(&h, &pos, debug && i == 0)?;
             if i == 0 {

@@ -59,14 +59,12 @@ impl Muq {
         cfg.validate()
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let vb = vb.pp("model");
-        crate::nn::alloc::with_mapped_weights(|| {
-            Ok(Self {
-                cfg: cfg.clone(),
-                mel: MelSpectrogram::new(MelConfig::muq()),
-                conv: Conv2dSubsampling::new(cfg, vb.pp("conv"))?,
-                conformer: ConformerEncoder::new(cfg, vb.pp("conformer"))?,
-                device: vb.device().clone(),
-            })
+        Ok(Self {
+            cfg: cfg.clone(),
+            mel: MelSpectrogram::new(MelConfig::muq()),
+            conv: Conv2dSubsampling::new(cfg, vb.pp("conv"))?,
+            conformer: ConformerEncoder::new(cfg, vb.pp("conformer"))?,
+            device: vb.device().clone(),
         })
     }
 
@@ -95,6 +93,12 @@ impl Muq {
     /// The conformer (used by the streaming encoder).
     pub fn conformer(&self) -> &ConformerEncoder {
         &self.conformer
+    }
+
+    /// Makes this copy's forward passes stop between conformer layers once `stop` is set
+    /// (other clones sharing the weights are not affected).
+    pub fn set_stop_flag(&mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.conformer.set_stop_flag(stop);
     }
 
     /// dB mel of one waveform as (1, n_mels, F), last frame dropped (`MuQModel.preprocessing`).

@@ -89,6 +89,11 @@ impl StreamingMuq {
         }
     }
 
+    /// Makes forward passes stop between conformer layers once `stop` is set.
+    pub fn set_stop_flag(&mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.model.set_stop_flag(stop);
+    }
+
     /// The wrapped model.
     pub fn model(&self) -> &Muq {
         &self.model
