@@ -33,10 +33,15 @@ pub const RING_SECONDS: f32 = 20.0;
 /// host gives a clear error instead of an enormous allocation.
 pub const MAX_RING_CAPACITY_SAMPLES: usize = 20 * 768_000;
 
-/// The ring capacity, in mono samples, that holds [`RING_SECONDS`] at `sample_rate_hz`.
+/// Highest rate the ring is sized for: above it the ring holds [`MAX_RING_CAPACITY_SAMPLES`]
+/// (less than [`RING_SECONDS`]), which is harmless because the analysis does not run at such
+/// rates (it reports the rate as unsupported) while the audio still passes through.
+pub const MAX_RING_RATE_HZ: f32 = 768_000.0;
+
+/// The ring capacity, in mono samples, that holds [`RING_SECONDS`] at `sample_rate_hz`, capped
+/// at [`MAX_RING_CAPACITY_SAMPLES`] (rates above [`MAX_RING_RATE_HZ`]).
 ///
-/// Errors when the sample rate is not a finite positive number, or the ring would exceed
-/// [`MAX_RING_CAPACITY_SAMPLES`].
+/// Errors only when the sample rate is not a finite positive number.
 pub fn ring_capacity_for(sample_rate_hz: f32) -> Result<usize> {
     if !sample_rate_hz.is_finite() || sample_rate_hz <= 0.0 {
         return Err(Error::Audio(format!(
@@ -44,13 +49,7 @@ pub fn ring_capacity_for(sample_rate_hz: f32) -> Result<usize> {
         )));
     }
     let num_samples = (f64::from(sample_rate_hz) * f64::from(RING_SECONDS)).ceil();
-    if num_samples > MAX_RING_CAPACITY_SAMPLES as f64 {
-        return Err(Error::Audio(format!(
-            "sample rate {sample_rate_hz} Hz needs a ring of {num_samples} samples, more than \
-             the supported {MAX_RING_CAPACITY_SAMPLES}"
-        )));
-    }
-    Ok(num_samples as usize)
+    Ok((num_samples as usize).clamp(1, MAX_RING_CAPACITY_SAMPLES))
 }
 
 /// Creates the audio ring: the audio-thread half and the worker half.
@@ -87,8 +86,21 @@ mod tests {
     }
 
     #[test]
+    fn any_positive_rate_gets_a_ring_capped_in_size() -> Result<()> {
+        for sample_rate_hz in [8_000.0_f32, 1_234_567.8, 1.0e9, 1.0e-3] {
+            let capacity = ring_capacity_for(sample_rate_hz)?;
+            assert!(
+                (1..=MAX_RING_CAPACITY_SAMPLES).contains(&capacity),
+                "{sample_rate_hz}"
+            );
+        }
+        assert_eq!(ring_capacity_for(1_234_567.8)?, MAX_RING_CAPACITY_SAMPLES);
+        Ok(())
+    }
+
+    #[test]
     fn bad_sample_rates_and_capacities_are_errors() {
-        for sample_rate_hz in [0.0_f32, -1.0, f32::NAN, f32::INFINITY, 1.0e9] {
+        for sample_rate_hz in [0.0_f32, -1.0, f32::NAN, f32::INFINITY] {
             assert!(
                 ring_capacity_for(sample_rate_hz).is_err(),
                 "{sample_rate_hz}"

@@ -175,6 +175,26 @@ impl Checkpoint {
     }
 }
 
+/// Size and modification time of a file: tells whether it changed since it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Bytes.
+    pub num_bytes: u64,
+    /// Modification time, if the OS gives one.
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    /// The stamp of `path`; `None` if it cannot be read.
+    pub fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            num_bytes: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
 /// Set from another thread to stop a load between two tensors.
 pub type CancelFlag = std::sync::Arc<std::sync::atomic::AtomicBool>;
 

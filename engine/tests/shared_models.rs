@@ -193,3 +193,38 @@ fn a_session_releases_the_text_tower_once_its_texts_are_embedded() {
         "labels and queries are embedded, so the text tower must be gone"
     );
 }
+
+#[test]
+fn weights_truncated_after_the_load_fail_text_embedding_clearly_and_keep_the_audio_side() {
+    let (_tmp, dir, weights) = model_copy();
+    let files = MulanFiles::locate(&dir).expect("files");
+    let mulan = MuqMulan::load_files(&files, &Device::Cpu).expect("load");
+    let len = std::fs::metadata(&weights).unwrap().len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&weights)
+        .unwrap();
+    file.set_len(len / 2).unwrap();
+    drop(file);
+    let err = match mulan.text_latent("solo piano") {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("the text tower cannot be built from a truncated file"),
+    };
+    assert!(
+        err.contains("changed on disk"),
+        "the message says what happened: {err}"
+    );
+    let clip = vec![0.1f32; mulan.clip_samples()];
+    let (_, latent) = mulan
+        .audio_clip(&clip)
+        .expect("the loaded audio side still works");
+    assert!(
+        latent
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .all(|x| x.is_finite())
+    );
+}

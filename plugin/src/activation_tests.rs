@@ -174,3 +174,64 @@ fn persisted_engine_settings_reach_the_worker_on_activation() {
         r.probes
     );
 }
+
+/// Validators activate at rates no DAW uses: activation succeeds, audio passes (subnormals
+/// flushed), and the panel says why the analysis does not run.
+#[test]
+fn any_sample_rate_activates_and_the_panel_explains_an_unsupported_one() {
+    let folders = tempfile::tempdir().unwrap();
+    for (sample_rate_hz, analysis_runs) in [(1_234_567.8_f32, false), (8_000.0, true)] {
+        let mut options = AnalyzerOptions::new();
+        options.model.cache_dir = Some(folders.path().join("cache"));
+        options.model.model_dir = Some(folders.path().join("no-model-here"));
+        let mut plugin = MuqLive::with_analyzer_options(options);
+        let config = BufferConfig {
+            sample_rate: sample_rate_hz,
+            min_buffer_size: None,
+            max_buffer_size: 512,
+            process_mode: ProcessMode::Realtime,
+        };
+        assert!(
+            plugin.activate(&MuqLive::AUDIO_IO_LAYOUTS[1], &config, &mut NoHost),
+            "activation at {sample_rate_hz} Hz"
+        );
+        let mut context = StoppedTransport(Transport::new(sample_rate_hz));
+        let input: Vec<f32> = (0..512)
+            .map(|idx| match idx % 3 {
+                0 => 1.0e-40,
+                1 => -0.25,
+                _ => (idx as f32 * 0.01).sin() * 0.5,
+            })
+            .collect();
+        let link = plugin.editor_link();
+        let mut snapshot = muq_engine::bridge::EngineSnapshot::default();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut block = input.clone();
+            process_mono(&mut plugin, &mut context, &mut block);
+            for (out, inp) in block.iter().zip(&input) {
+                let expected = if inp.is_subnormal() { 0.0 } else { *inp };
+                assert_eq!(out.to_bits(), expected.to_bits(), "{sample_rate_hz} Hz");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            link.copy_latest(&mut snapshot);
+            if snapshot.seconds_captured > 0.0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the worker never ran");
+        }
+        let status = format!(
+            "{} {} {}",
+            snapshot.readouts.message, snapshot.readouts.hint, snapshot.analyzer_status
+        );
+        plugin.deactivate();
+        if analysis_runs {
+            assert!(!status.contains("outside the supported"), "{status}");
+        } else {
+            assert!(
+                status.contains("outside the supported"),
+                "{sample_rate_hz} Hz: {status}"
+            );
+        }
+    }
+}

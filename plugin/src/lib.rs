@@ -3,9 +3,10 @@
 
 #[cfg(test)]
 mod activation_tests;
+mod denormals;
 pub mod editor;
-mod stats_file;
 pub mod params;
+mod stats_file;
 
 use editor::{EditorLink, FrameRecord, MuqEditor};
 use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer, cpu_budget};
@@ -229,16 +230,24 @@ impl Plugin for MuqLive {
         }
     }
 
-    /// Real-time safe: passes audio through untouched and pushes the mono downmix into the
-    /// preallocated ring (dropping and counting when it is full).
+    /// Real-time safe: passes audio through (subnormal samples flushed to signed zeros, every
+    /// other sample bit for bit) and, unless bypassed, pushes the mono downmix into the
+    /// preallocated ring (dropping and counting when it is full). Runs with flush-to-zero and
+    /// denormals-are-zero set, restored on return.
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        // The wrapper processes in place: leaving `buffer` untouched is a bit-exact passthrough.
-        if let Some(tap) = &mut self.tap {
+        let _flush = denormals::ScopedFlushDenormals::enable();
+        // The wrapper processes in place: what we leave in `buffer` is the output.
+        for channel in buffer.as_slice().iter_mut() {
+            denormals::flush_subnormals_to_zero(channel);
+        }
+        if !self.params.bypass.value()
+            && let Some(tap) = &mut self.tap
+        {
             tap.push_block(buffer.as_slice_immutable());
         }
         ProcessStatus::Normal

@@ -31,6 +31,10 @@ pub struct MuqParams {
     /// Whether the analysis runs. Off: audio still passes and is metered, nothing is analysed.
     #[id = "analysis"]
     pub analysis_enabled: BoolParam,
+    /// The host's bypass (VST3 `kIsBypass`, CLAP bypass): audio passes through untouched (as
+    /// always) and the analysis pauses; the panel shows "paused".
+    #[id = "bypass"]
+    pub bypass: BoolParam,
     /// Analysis window length in seconds.
     #[id = "window"]
     pub window_s: FloatParam,
@@ -110,6 +114,7 @@ impl Default for MuqParams {
     fn default() -> Self {
         Self {
             analysis_enabled: BoolParam::new("Analysis", true),
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
             window_s: FloatParam::new("Window", DEFAULT_WINDOW_S, window_range())
                 .with_step_size(0.5)
                 .with_unit(" s")
@@ -134,7 +139,7 @@ impl Default for MuqParams {
 impl SettingsSource for MuqParams {
     fn analysis_settings(&self) -> AnalysisSettings {
         AnalysisSettings {
-            enabled: self.analysis_enabled.value(),
+            enabled: self.analysis_enabled.value() && !self.bypass.value(),
             window_s: self.window_s.value(),
             hop_s: self.hop_s.value(),
             hold_inference: false,
@@ -145,6 +150,7 @@ impl SettingsSource for MuqParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn defaults_match_the_design_and_engine() {
@@ -163,7 +169,7 @@ mod tests {
             .into_iter()
             .map(|(id, _, _)| id)
             .collect();
-        assert_eq!(ids, ["analysis", "window", "hop"]);
+        assert_eq!(ids, ["analysis", "bypass", "window", "hop"]);
     }
 
     #[test]
@@ -176,12 +182,18 @@ mod tests {
             width: 900.0,
             height: 650.0,
         });
+        params.analysis_threads.store(3, Ordering::Relaxed);
+        params
+            .analyse_only_with_editor
+            .store(true, Ordering::Relaxed);
         let saved = params.serialize_fields();
         let mut keys: Vec<&str> = saved.keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
             [
+                "analyse-only-with-editor",
+                "analysis-threads",
                 "editor-size",
                 "heads-dir",
                 "key-method",
@@ -197,6 +209,22 @@ mod tests {
         assert_eq!(*restored.labels_dir.read(), Some(PathBuf::from("/vocab")));
         assert_eq!(*restored.heads_dir.read(), Some(PathBuf::from("/heads")));
         assert_eq!(*restored.editor_size.read(), *params.editor_size.read());
+        assert_eq!(restored.analysis_threads.load(Ordering::Relaxed), 3);
+        assert!(restored.analyse_only_with_editor.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn bypass_pauses_the_analysis() {
+        let params = MuqParams::default();
+        assert!(params.analysis_settings().enabled);
+        assert!(params.bypass.flags().contains(ParamFlags::BYPASS));
+        // SAFETY: the pointer comes from `params`, alive for this call.
+        for (id, ptr, _) in params.param_map() {
+            if id == "bypass" {
+                unsafe { ptr._internal_set_normalized_value(1.0) };
+            }
+        }
+        assert!(!params.analysis_settings().enabled);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
-use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
@@ -48,6 +48,8 @@ pub struct ParamDescription {
     pub min_value: f64,
     pub max_value: f64,
     pub default_value: f64,
+    /// `CLAP_PARAM_IS_BYPASS`: the host's bypass switch.
+    pub is_bypass: bool,
 }
 
 /// A loaded plugin library and its descriptor.
@@ -220,6 +222,7 @@ impl ClapInstance {
                 min_value: info.min_value,
                 max_value: info.max_value,
                 default_value: info.default_value,
+                is_bypass: info.flags.contains(ParamInfoFlags::IS_BYPASS),
             });
         }
         Ok(out)

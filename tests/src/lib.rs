@@ -128,11 +128,23 @@ pub fn test_signal(num_frames: usize, channel_idx: usize, sample_rate_hz: f32) -
         .collect()
 }
 
-/// Compares two channels bit for bit; the error names the first differing sample.
-pub fn assert_bit_exact(expected: &[f32], actual: &[f32], what: &str) -> Result<()> {
-    if expected.len() != actual.len() {
-        bail!("{what}: length {} != {}", actual.len(), expected.len());
+/// What MuQ Live outputs for an input sample: the sample bit for bit, except a subnormal,
+/// which becomes a zero of its sign (the plugin never outputs subnormals).
+pub fn passthrough_of(sample: f32) -> f32 {
+    if sample.is_subnormal() {
+        0.0f32.copysign(sample)
+    } else {
+        sample
     }
+}
+
+/// Compares an output channel with the passthrough of its input ([`passthrough_of`]) bit for
+/// bit; the error names the first differing sample.
+pub fn assert_bit_exact(input: &[f32], actual: &[f32], what: &str) -> Result<()> {
+    if input.len() != actual.len() {
+        bail!("{what}: length {} != {}", actual.len(), input.len());
+    }
+    let expected: Vec<f32> = input.iter().map(|&x| passthrough_of(x)).collect();
     let mismatch = expected
         .iter()
         .zip(actual)
@@ -170,13 +182,20 @@ mod tests {
     #[test]
     fn bit_exact_compare_catches_sign_of_zero_and_subnormals() {
         let signal = test_signal(2000, 0, 48_000.0);
-        assert!(assert_bit_exact(&signal, &signal, "same").is_ok());
-        let mut flushed = signal.clone();
+        assert!(signal[998].is_subnormal());
+        let passed: Vec<f32> = signal.iter().map(|&x| passthrough_of(x)).collect();
+        assert!(assert_bit_exact(&signal, &passed, "same").is_ok());
+        let mut flushed = passed.clone();
         flushed[997] = 0.0; // -0.0 -> +0.0
         assert!(assert_bit_exact(&signal, &flushed, "zero").is_err());
-        let mut flushed = signal.clone();
-        flushed[998] = 0.0; // subnormal flushed to zero
-        assert!(assert_bit_exact(&signal, &flushed, "subnormal").is_err());
+        // A subnormal input must come out as a zero of its sign, and nothing else.
+        let mut flushed = passed.clone();
+        flushed[998] = 0.0;
+        assert!(assert_bit_exact(&signal, &flushed, "subnormal flushed").is_ok());
+        assert!(assert_bit_exact(&signal, &signal, "subnormal kept").is_err());
+        let mut wrong_sign = passed.clone();
+        wrong_sign[998] = -0.0;
+        assert!(assert_bit_exact(&signal, &wrong_sign, "subnormal sign").is_err());
         assert_ne!(test_signal(64, 0, 48_000.0), test_signal(64, 1, 48_000.0));
     }
 }

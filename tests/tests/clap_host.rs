@@ -40,7 +40,7 @@ fn check_descriptor(clap: &LoadedClap) {
 fn check_params(instance: &mut ClapInstance) -> Result<()> {
     let params = instance.params()?;
     let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["Analysis", "Window", "Hop"]);
+    assert_eq!(names, ["Analysis", "Bypass", "Window", "Hop"]);
     for p in &params {
         assert_eq!((p.min_value, p.max_value), (0.0, 1.0), "{p:?}");
         let value = instance.param_value(p.id)?;
@@ -52,6 +52,13 @@ fn check_params(instance: &mut ClapInstance) -> Result<()> {
         );
     }
     assert_eq!(param(&params, "Analysis")?.default_value, 1.0);
+    assert_eq!(param(&params, "Bypass")?.default_value, 0.0);
+    assert!(
+        param(&params, "Bypass")?.is_bypass,
+        "the host must see the bypass flag"
+    );
+    let num_bypass = params.iter().filter(|p| p.is_bypass).count();
+    assert_eq!(num_bypass, 1, "exactly one bypass parameter");
     // Window: 10 s on a 2..30 s linear range.
     assert!((param(&params, "Window")?.default_value - 8.0 / 28.0).abs() < 1e-6);
     Ok(())
@@ -207,12 +214,52 @@ fn encode_state(state: &serde_json::Value) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// What validators try: activation at absurd and tiny rates (the audio must pass, the
+/// analysis may decline), subnormal input (never output: flushed to signed zeros), and the
+/// bypass parameter (audio passes).
+fn check_odd_rates_subnormals_and_bypass(instance: &mut ClapInstance, what: &str) -> Result<()> {
+    for sample_rate_hz in [1_234_567.8, 8_000.0, 22_050.0, 384_000.0] {
+        let input: Vec<Vec<f32>> = (0..2)
+            .map(|c| test_signal(4_096, c, sample_rate_hz as f32))
+            .collect();
+        let output = instance.process(sample_rate_hz, &[64, 511], &input, &[])?;
+        for (inp, out) in input.iter().zip(&output) {
+            assert_bit_exact(inp, out, &format!("{what}: {sample_rate_hz} Hz"))?;
+        }
+    }
+    // Every input subnormal (both signs, the largest and the smallest): none comes out.
+    let subnormals: Vec<f32> = (0..2_048_u32)
+        .map(|idx| {
+            let magnitude = f32::from_bits(1 + (idx * 4_093) % 0x007f_ffff);
+            if idx % 2 == 0 { magnitude } else { -magnitude }
+        })
+        .collect();
+    let output = instance.process(48_000.0, &[128], &[subnormals.clone(), subnormals], &[])?;
+    for channel in &output {
+        assert!(
+            channel.iter().all(|x| *x == 0.0 && !x.is_subnormal()),
+            "{what}: subnormal input must come out as zeros"
+        );
+    }
+    let params = instance.params()?;
+    let bypass = param(&params, "Bypass")?.id;
+    let input: Vec<Vec<f32>> = (0..2).map(|c| test_signal(4_096, c, 48_000.0)).collect();
+    let output = instance.process(48_000.0, &[256], &input, &[(bypass, 1.0)])?;
+    assert_eq!(instance.param_value(bypass)?, 1.0);
+    for (inp, out) in input.iter().zip(&output) {
+        assert_bit_exact(inp, out, &format!("{what}: bypassed"))?;
+    }
+    instance.process(48_000.0, &[256], &input, &[(bypass, 0.0)])?;
+    Ok(())
+}
+
 fn run_all_checks(path: &Path, what: &str) -> Result<()> {
     let clap = LoadedClap::load(path)?;
     check_descriptor(&clap);
     let mut instance = clap.instantiate()?;
     check_params(&mut instance)?;
     check_passthrough(&mut instance, what)?;
+    check_odd_rates_subnormals_and_bypass(&mut instance, what)?;
     drop(instance);
     check_state_round_trip(&clap)
 }

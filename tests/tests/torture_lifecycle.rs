@@ -81,6 +81,9 @@ fn cycle(plugin: &mut MuqLive, cycle_idx: usize, input: &[Vec<f32>]) -> Result<(
 #[test]
 fn activate_deactivate_cycles_leave_no_threads_and_bounded_memory() -> Result<()> {
     let input: Vec<Vec<f32>> = (0..2).map(|c| test_signal(512, c, 48_000.0)).collect();
+    // The process-wide inference pool lives as long as the process (shared by all instances,
+    // started by the first load attempt): start it now so it counts as idle.
+    muq_engine::analysis::cpu_budget::run_on_pool(|| ());
     let threads_idle = num_threads()?;
     let mut plugin = MuqLive::default();
     for cycle_idx in 0..NUM_WARMUP_CYCLES {

@@ -78,6 +78,9 @@ pub struct MuqMulan {
 struct TextSource {
     weights: std::path::PathBuf,
     device: Device,
+    /// Size and modification time of the weights when the audio side was loaded: the text
+    /// tower is only rebuilt from the same file.
+    stamp: Option<crate::load::FileStamp>,
 }
 
 impl MuqMulan {
@@ -131,6 +134,7 @@ impl MuqMulan {
             text_source: Some(TextSource {
                 weights: files.weights.clone(),
                 device: device.clone(),
+                stamp: crate::load::FileStamp::of(&files.weights),
             }),
             audio_to_latents,
             tokenizer,
@@ -154,6 +158,14 @@ impl MuqMulan {
         let Some(source) = &self.text_source else {
             return Err(Error::Other("the text tower is not available".into()));
         };
+        if crate::load::FileStamp::of(&source.weights) != source.stamp {
+            return Err(Error::Checkpoint {
+                path: source.weights.clone(),
+                msg: "the weights file changed on disk since the model was loaded; reload the \
+                      model (choose the folder again) to embed new texts"
+                    .into(),
+            });
+        }
         let vb = crate::load::open_checkpoint(&source.weights, &source.device)?;
         let text = TextEncoder::new(&self.cfg, &self.xlmr_cfg, vb.pp("mulan")).map_err(|e| {
             Error::Checkpoint {
