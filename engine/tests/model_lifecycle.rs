@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo test -p muq-engine --test model_lifecycle -- --nocapture`.
 
+#[path = "common/model_copy.rs"]
+mod model_copy;
 #[path = "pipeline/support.rs"]
 mod support;
 
@@ -19,25 +21,9 @@ use muq_engine::analysis::shared_models::{num_loads_of, num_users_of};
 use muq_engine::worker::Analyzer;
 use support::*;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A private model copy and its weights file.
 fn private_model(tmp: &Path) -> (PathBuf, PathBuf) {
-    let dir = tmp.join("mulan");
-    copy_dir(&mulan_dir(), &dir);
-    let weights = dir.join("model.safetensors");
-    (dir, weights)
+    model_copy::private_copy(&mulan_dir(), tmp)
 }
 
 fn analyzer_for(dir: &Path, cache: &Path, rate_hz: f32) -> MuqAnalyzer {
@@ -90,13 +76,9 @@ fn instances_share_one_model() {
         .map(|_| analyzer_for(&dir, tmp.path(), 48_000.0))
         .collect();
     let audio = music(3.0, 48_000, 7);
-    for chunk in audio.chunks(4_800) {
-        for a in &mut analyzers {
-            a.on_samples(chunk, 48_000.0);
-        }
-    }
-    for a in &analyzers {
-        assert!(a.wait_idle(Duration::from_secs(60)));
+    for a in &mut analyzers {
+        let r = feed_all(a, &audio, 4_800, 48_000.0);
+        assert_finite(&r);
     }
     assert_eq!(num_loads_of(&weights), 1, "three instances, one load");
     assert_eq!(num_users_of(&weights), 3);

@@ -3,6 +3,9 @@
 //! text tower is built on demand and released. Runs the tiny golden MuQ-MuLan, copied into a
 //! temporary folder per test so that tests running in parallel never share a registry key.
 
+#[path = "common/model_copy.rs"]
+mod model_copy;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -21,25 +24,10 @@ fn golden_mulan() -> PathBuf {
     root.join("mulan")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read golden") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A private copy of the tiny MuQ-MuLan model (its own registry key).
 fn model_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("mulan");
-    copy_dir(&golden_mulan(), &dir);
-    let weights = dir.join("model.safetensors");
+    let (dir, weights) = model_copy::private_copy(&golden_mulan(), tmp.path());
     (tmp, dir, weights)
 }
 

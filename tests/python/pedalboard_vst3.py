@@ -15,7 +15,7 @@ from passthrough import is_passthrough, passthrough_of
 
 SAMPLE_RATES_HZ = (44_100, 48_000, 96_000)
 BUFFER_SIZES = (1, 64, 511, 4096)
-EXPECTED_DEFAULTS = {"analysis": True, "window_s": 10.0, "hop_s": 2.0}
+EXPECTED_DEFAULTS = {"analysis": True, "bypass": False, "window_s": 10.0, "hop_s": 2.0}
 # The panel's persisted fields (nice-plug `#[persist]` keys) and values the state test sets: JSON
 # strings inside nice-plug's JSON state.
 PANEL_FIELDS = {
@@ -84,6 +84,11 @@ def main():
     # State: change every parameter, apply (nice-plug's VST3 wrapper applies host changes at the
     # next process call), save, and restore into a fresh instance.
     plugin.analysis = False
+    plugin.bypass = True
+    plugin.process(test_signal(2, 512, 48_000, seed=1), 48_000, buffer_size=512)
+    x = test_signal(2, 2048, 48_000, seed=4)
+    check(bit_exact(x, plugin.process(x, 48_000, buffer_size=256)), "passthrough while bypassed")
+    plugin.bypass = False
     plugin.window_s = 20.0
     plugin.hop_s = 0.5
     plugin.process(test_signal(2, 512, 48_000, seed=1), 48_000, buffer_size=512)
@@ -94,7 +99,7 @@ def main():
     check(state != default_state, "changed parameters did not change the state")
     fresh.raw_state = state
     restored = {key: getattr(fresh, key) for key in EXPECTED_DEFAULTS}
-    check(restored == {"analysis": False, "window_s": 20.0, "hop_s": 0.5}, f"restored {restored}")
+    check(restored == {"analysis": False, "bypass": False, "window_s": 20.0, "hop_s": 0.5}, f"restored {restored}")
     y = fresh.process(test_signal(2, 4096, 48_000, seed=2), 48_000, buffer_size=511)
     check(bit_exact(test_signal(2, 4096, 48_000, seed=2), y), "passthrough after state restore")
     check(fresh.raw_state == state, "saving the restored state did not reproduce it")
@@ -124,7 +129,7 @@ def check_persisted_fields(path, state):
         check(back["fields"].get(key) == value, f"field {key} came back as {back['fields'].get(key)!r}")
     check(back["params"] == decoded["params"], f"params came back as {back['params']}")
     restored = {key: getattr(fresh, key) for key in EXPECTED_DEFAULTS}
-    check(restored == {"analysis": False, "window_s": 20.0, "hop_s": 0.5}, f"restored {restored}")
+    check(restored == {"analysis": False, "bypass": False, "window_s": 20.0, "hop_s": 0.5}, f"restored {restored}")
     print(f"persisted fields {sorted(PANEL_FIELDS)} survived a VST3 state round trip")
 
 

@@ -11,8 +11,7 @@
 //!   they asked, one window each, so none is starved and the pool never runs two windows at
 //!   once (each instance keeps only its newest window, so none builds a backlog).
 //! - **Low priority.** Pool threads lower their own priority when they start (Linux
-//!   `setpriority` nice +10 on the thread, macOS QoS "utility"; on other systems they keep
-//!   the default priority).
+//!   `setpriority` nice +10 on the thread, macOS QoS "utility", Windows below normal).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -81,6 +80,17 @@ fn lower_own_priority() {
         // SAFETY: sets the QoS class of the calling thread only.
         unsafe {
             libc::pthread_set_qos_class_self_np(libc::qos_class_t::QOS_CLASS_UTILITY, 0);
+        }
+    }
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::System::Threading::{
+            GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,
+        };
+        // SAFETY: GetCurrentThread returns a pseudo-handle to the calling thread; changing its
+        // priority affects only this thread.
+        unsafe {
+            SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL);
         }
     }
 }
