@@ -21,6 +21,7 @@ pub mod readouts;
 pub mod session;
 pub mod shared_models;
 pub mod text_cache;
+pub mod text_prefetch;
 pub mod window;
 
 pub use live::{AnalyzerOptions, MuqAnalyzer};

@@ -216,3 +216,57 @@ fn weights_truncated_after_the_load_fail_text_embedding_clearly_and_keep_the_aud
             .all(|x| x.is_finite())
     );
 }
+
+#[test]
+fn a_first_load_embeds_its_texts_before_the_audio_side_so_the_towers_never_meet() {
+    let (tmp, dir, _weights) = model_copy();
+    let queries = vec!["  a cheerful violin piece ".to_string()];
+    let options = muq_engine::analysis::ModelOptions {
+        model_dir: Some(dir.clone()),
+        cache_dir: Some(tmp.path().join("cache")),
+        device: muq_engine::analysis::DeviceChoice::Cpu,
+        ..Default::default()
+    };
+    let cancel = flag();
+    let mut session =
+        muq_engine::analysis::Session::load_cancellable(&options, &queries, &cancel, |_, _| {})
+            .expect("session");
+    session.set_queries(&queries).expect("queries");
+    let shared = acquire(&dir, &Device::Cpu, &flag()).expect("the same model");
+    assert_eq!(
+        shared.mulan.num_text_tower_builds(),
+        0,
+        "every label and query was embedded by the text side alone, before the audio side"
+    );
+    // A warm cache loads no text side at all.
+    let again =
+        muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &queries)
+            .expect("prefetch");
+    assert_eq!(again.num_embedded, 0);
+    assert!(!again.loaded_text_side);
+}
+
+#[test]
+fn prefetch_embeds_what_the_cache_lacks_with_the_text_side_alone() {
+    let (tmp, dir, _weights) = model_copy();
+    let options = muq_engine::analysis::ModelOptions {
+        model_dir: Some(dir.clone()),
+        cache_dir: Some(tmp.path().join("cache")),
+        device: muq_engine::analysis::DeviceChoice::Cpu,
+        ..Default::default()
+    };
+    let queries = vec!["distorted guitar solo".to_string()];
+    let first =
+        muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &queries)
+            .expect("prefetch");
+    assert!(first.loaded_text_side);
+    assert!(first.num_embedded > 1, "labels and the query: {first:?}");
+    let more = vec![
+        "distorted guitar solo".to_string(),
+        "一首欢快的小提琴曲".to_string(),
+    ];
+    let second =
+        muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &more)
+            .expect("prefetch");
+    assert_eq!(second.num_embedded, 1, "only the new query");
+}

@@ -88,6 +88,8 @@ struct SlotState {
     latest: Option<LatestResult>,
     /// Set by the inference thread when a window failed (message); cleared by the next success.
     window_error: Option<String>,
+    /// The shared model in use, to count its users when viewed.
+    model_users: Option<std::sync::Weak<super::shared_models::SharedMulan>>,
     num_skipped: u64,
 }
 
@@ -232,13 +234,17 @@ impl InferenceThread {
     /// A copy of the current state.
     pub fn view(&self) -> InferenceView {
         let state = lock(&self.shared);
+        let mut info = state.info.clone();
+        if let Some(users) = &state.model_users {
+            info.num_sharing = users.strong_count();
+        }
         InferenceView {
             status: state.status.clone(),
             latest: state.latest.clone(),
             window_error: state.window_error.clone(),
             num_skipped: state.num_skipped,
             busy: state.busy || state.has_pending_settings(),
-            info: state.info.clone(),
+            info,
         }
     }
 }
@@ -292,6 +298,7 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
             if want_load {
                 state.status = ModelStatus::Loading(0.0, "locating the model".into());
                 state.info = SessionInfo::default();
+                state.model_users = None;
             }
             let changes = SettingsChanges {
                 labels_dir: state.labels_dir.take(),
@@ -340,8 +347,10 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
         }
         if want_load {
             session = None;
+            // The queries about to be set (pending ones first) are embedded before the audio side.
+            let upcoming = new_queries.as_ref().unwrap_or(&queries);
             let loaded = cpu_budget::run_on_pool(|| {
-                Session::load_cancellable(&options, &shared.cancel, |fraction, what| {
+                Session::load_cancellable(&options, upcoming, &shared.cancel, |fraction, what| {
                     lock(shared).status = ModelStatus::Loading(fraction, what.to_string());
                 })
             });
@@ -364,6 +373,7 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
             let mut state = lock(shared);
             state.status = status;
             state.info = session.as_ref().map(session_info).unwrap_or_default();
+            state.model_users = session.as_ref().and_then(Session::shared_model);
         }
         if let Some(texts) = new_queries {
             queries = texts;
@@ -405,7 +415,6 @@ fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
         let window_end_s = (job.start_sample + job.samples.len() as u64) as f64 / 24_000.0;
         let mut state = lock(shared);
         state.busy = state.job.is_some();
-        state.info.num_sharing = s.num_sharing();
         match result {
             Ok(output) => {
                 if let Some(prev) = last_end_s.filter(|_| !job.provisional) {

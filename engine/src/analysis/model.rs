@@ -98,6 +98,11 @@ pub trait WindowModel: Send {
     fn num_sharing(&self) -> usize {
         1
     }
+
+    /// The process-wide shared model behind this one, if any (to count its users live).
+    fn shared_model(&self) -> Option<std::sync::Weak<SharedMulan>> {
+        None
+    }
 }
 
 /// MuQ-MuLan on a streaming MuQ encoder: the weights are shared by the whole process (see
@@ -206,6 +211,10 @@ impl WindowModel for MulanWindowModel {
 
     fn num_sharing(&self) -> usize {
         Arc::strong_count(&self.shared)
+    }
+
+    fn shared_model(&self) -> Option<std::sync::Weak<SharedMulan>> {
+        Some(Arc::downgrade(&self.shared))
     }
 }
 

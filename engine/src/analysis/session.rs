@@ -121,19 +121,32 @@ impl Session {
         progress: impl FnMut(f32, &str),
     ) -> std::result::Result<Self, ModelProblem> {
         let never = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        Self::load_cancellable(options, &never, progress)
+        Self::load_cancellable(options, &[], &never, progress)
     }
 
     /// [`Self::load`] that stops ("loading cancelled") within one tensor once `cancel` is set.
     /// The weights come from the process-wide registry: a model already loaded (or being
-    /// loaded) from the same files is shared.
+    /// loaded) from the same files is shared. The label texts and `queries` missing from the
+    /// text-latent cache are embedded first, with the text side alone (see
+    /// [`super::text_prefetch`]), so that a first load never holds both towers at once.
     pub fn load_cancellable(
         options: &ModelOptions,
+        queries: &[String],
         cancel: &crate::load::CancelFlag,
         mut progress: impl FnMut(f32, &str),
     ) -> std::result::Result<Self, ModelProblem> {
         let dir = resolve_model_dir(options.model_dir.as_deref())?;
         let (device, device_name) = select_device(options.device);
+        progress(0.02, "encoding texts");
+        // Best effort: anything it could not embed is embedded (and reported) below.
+        let _ = super::text_prefetch::prefetch_texts(&dir, &device, options, queries);
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ModelProblem {
+                missing: false,
+                message: crate::load::CANCELLED_MSG.into(),
+                hint: String::new(),
+            });
+        }
         progress(0.05, "loading weights");
         let fail = |e: Error| {
             ModelProblem {
@@ -254,6 +267,11 @@ impl Session {
     /// Users of this session's weights in the process (1: not shared).
     pub fn num_sharing(&self) -> usize {
         self.model.num_sharing()
+    }
+
+    /// The process-wide shared model in use, if any (its users can be counted live).
+    pub fn shared_model(&self) -> Option<std::sync::Weak<super::shared_models::SharedMulan>> {
+        self.model.shared_model()
     }
 
     /// The model's identity string.

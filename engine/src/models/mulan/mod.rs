@@ -11,6 +11,7 @@ pub mod config;
 pub mod files;
 pub mod hub;
 pub mod text;
+pub mod text_side;
 pub mod transformer;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +21,7 @@ use candle_nn::{Linear, VarBuilder, linear};
 
 pub use config::MulanConfig;
 pub use files::MulanFiles;
+pub use text_side::MulanTextSide;
 
 use crate::models::muq::MuqConfig;
 use crate::models::xlm_roberta::XlmRobertaConfig;
@@ -70,6 +72,8 @@ pub struct MuqMulan {
     text: Mutex<Option<Arc<TextEncoder>>>,
     /// Where to build the text tower from on demand (`None`: built eagerly, never released).
     text_source: Option<TextSource>,
+    /// Times the text tower was built on demand.
+    num_text_tower_builds: std::sync::atomic::AtomicUsize,
     audio_to_latents: Linear,
     tokenizer: TextTokenizer,
 }
@@ -140,6 +144,7 @@ impl MuqMulan {
             tokenizer,
             xlmr_cfg,
             cfg,
+            num_text_tower_builds: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -175,6 +180,8 @@ impl MuqMulan {
         })?;
         let text = Arc::new(text);
         *slot = Some(Arc::clone(&text));
+        self.num_text_tower_builds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(text)
     }
 
@@ -186,6 +193,12 @@ impl MuqMulan {
             return false;
         }
         self.text_slot().take().is_some()
+    }
+
+    /// Times the text tower was built on demand since the model was loaded.
+    pub fn num_text_tower_builds(&self) -> usize {
+        self.num_text_tower_builds
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the text tower is resident.
@@ -229,6 +242,7 @@ impl MuqMulan {
                 vb.clone(),
             )?))),
             text_source: None,
+            num_text_tower_builds: std::sync::atomic::AtomicUsize::new(0),
             xlmr_cfg: xlmr_cfg.clone(),
             audio_to_latents: linear(
                 cfg.audio_transformer.dim,
@@ -307,14 +321,8 @@ impl MuqMulan {
 
     /// Latent of one text encoded alone (no padding): what the product uses.
     pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
-        let enc = self.tokenizer.encode(text, self.max_text_tokens())?;
-        let ids = vec![enc.ids.clone()];
-        let latent = self.text_encoder()?.latents(&ids)?;
-        Ok(TextLatent {
-            latent,
-            truncated: enc.truncated(),
-            ids: enc.ids,
-        })
+        let encoder = self.text_encoder()?;
+        text_side::embed_one(&self.tokenizer, self.max_text_tokens(), &encoder, text)
     }
 
     /// Official `MuQMuLan(texts=...)`: one right-padded batch; the MuLan text transformer gets
