@@ -55,6 +55,8 @@ pub fn run(args: TextArgs) -> anyhow::Result<()> {
         (candle_core::Tensor::cat(&lat, 0)?, ids, trunc)
     };
     let rows = latents.to_vec2::<f32>()?;
+    let pad_id = model.text_side()?.tokenizer().pad_id();
+    model.release_text_tower();
     for (i, text) in args.texts.iter().enumerate() {
         if truncated[i] {
             eprintln!(
@@ -65,7 +67,7 @@ pub fn run(args: TextArgs) -> anyhow::Result<()> {
         }
         let line = serde_json::json!({
             "text": text,
-            "num_tokens": ids[i].iter().filter(|&&id| id != model.tokenizer().pad_id()).count(),
+            "num_tokens": ids[i].iter().filter(|&&id| id != pad_id).count(),
             "truncated": truncated[i],
             "latent": rows[i],
         });

@@ -61,26 +61,25 @@ pub struct TextBatchLatents {
 
 /// The whole MuQ-MuLan model with its tokenizer.
 ///
-/// Loaded from files, the text tower (XLM-R + the text transformer, about half the weights) is
-/// built only when a text is embedded and can be dropped again with
+/// Loaded from files, the text side (tokenizer, XLM-R and the text transformer: about half the
+/// weights) is built only when a text is embedded and can be dropped again with
 /// [`Self::release_text_tower`]: with every text latent cached, only the audio side is resident.
 pub struct MuqMulan {
     cfg: MulanConfig,
     xlmr_cfg: XlmRobertaConfig,
     audio: AudioTower,
-    /// The text tower while built.
-    text: Mutex<Option<Arc<TextEncoder>>>,
+    /// The text side while built.
+    text: Mutex<Option<Arc<MulanTextSide>>>,
     /// Where to build the text tower from on demand (`None`: built eagerly, never released).
     text_source: Option<TextSource>,
     /// Times the text tower was built on demand.
     num_text_tower_builds: std::sync::atomic::AtomicUsize,
     audio_to_latents: Linear,
-    tokenizer: TextTokenizer,
 }
 
-/// The checkpoint the text tower is (re)built from.
+/// The files the text side is (re)built from.
 struct TextSource {
-    weights: std::path::PathBuf,
+    files: MulanFiles,
     device: Device,
     /// Size and modification time of the weights when the audio side was loaded: the text
     /// tower is only rebuilt from the same file.
@@ -115,8 +114,8 @@ impl MuqMulan {
             Some(p) => XlmRobertaConfig::from_file(p)?,
             None => XlmRobertaConfig::xlm_roberta_base(),
         };
-        let tokenizer = TextTokenizer::from_file(&files.tokenizer)?;
-        tokenizer.check_vocab_size(xlmr_cfg.vocab_size)?;
+        // Checked now for a clear error at load; kept only while the text side is built.
+        TextTokenizer::from_file(&files.tokenizer)?.check_vocab_size(xlmr_cfg.vocab_size)?;
         let ckpt = crate::load::Checkpoint::open_cancellable(&files.weights, device, cancel)?;
         let vb = ckpt.var_builder();
         files::check_towers(&vb, &files.weights)?;
@@ -136,26 +135,26 @@ impl MuqMulan {
             audio,
             text: Mutex::new(None),
             text_source: Some(TextSource {
-                weights: files.weights.clone(),
+                files: files.clone(),
                 device: device.clone(),
                 stamp: crate::load::FileStamp::of(&files.weights),
             }),
             audio_to_latents,
-            tokenizer,
             xlmr_cfg,
             cfg,
             num_text_tower_builds: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
-    fn text_slot(&self) -> MutexGuard<'_, Option<Arc<TextEncoder>>> {
+    fn text_slot(&self) -> MutexGuard<'_, Option<Arc<MulanTextSide>>> {
         self.text
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The text tower, built from the checkpoint first if it is not resident.
-    fn text_encoder(&self) -> Result<Arc<TextEncoder>> {
+    /// The text side (tokenizer and text tower), built from the files first if it is not
+    /// resident.
+    pub fn text_side(&self) -> Result<Arc<MulanTextSide>> {
         let mut slot = self.text_slot();
         if let Some(text) = slot.as_ref() {
             return Ok(Arc::clone(text));
@@ -163,22 +162,16 @@ impl MuqMulan {
         let Some(source) = &self.text_source else {
             return Err(Error::Other("the text tower is not available".into()));
         };
-        if crate::load::FileStamp::of(&source.weights) != source.stamp {
+        let weights = &source.files.weights;
+        if crate::load::FileStamp::of(weights) != source.stamp {
             return Err(Error::Checkpoint {
-                path: source.weights.clone(),
+                path: weights.clone(),
                 msg: "the weights file changed on disk since the model was loaded; reload the \
                       model (choose the folder again) to embed new texts"
                     .into(),
             });
         }
-        let vb = crate::load::open_checkpoint(&source.weights, &source.device)?;
-        let text = TextEncoder::new(&self.cfg, &self.xlmr_cfg, vb.pp("mulan")).map_err(|e| {
-            Error::Checkpoint {
-                path: source.weights.clone(),
-                msg: e.to_string(),
-            }
-        })?;
-        let text = Arc::new(text);
+        let text = Arc::new(MulanTextSide::load(&source.files, &source.device)?);
         *slot = Some(Arc::clone(&text));
         self.num_text_tower_builds
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -234,13 +227,14 @@ impl MuqMulan {
         tokenizer.check_vocab_size(xlmr_cfg.vocab_size)?;
         let vb = vb.pp("mulan");
         let dim_latent = cfg.mulan.dim_latent;
+        let text = MulanTextSide::from_parts(
+            tokenizer,
+            TextEncoder::new(&cfg, xlmr_cfg, vb.clone())?,
+            xlmr_cfg.max_tokens(),
+        );
         Ok(Self {
             audio: AudioTower::new(&cfg, muq_cfg, vb.pp("audio"))?,
-            text: Mutex::new(Some(Arc::new(TextEncoder::new(
-                &cfg,
-                xlmr_cfg,
-                vb.clone(),
-            )?))),
+            text: Mutex::new(Some(Arc::new(text))),
             text_source: None,
             num_text_tower_builds: std::sync::atomic::AtomicUsize::new(0),
             xlmr_cfg: xlmr_cfg.clone(),
@@ -249,7 +243,6 @@ impl MuqMulan {
                 dim_latent,
                 vb.pp("audio_to_latents"),
             )?,
-            tokenizer,
             cfg,
         })
     }
@@ -267,11 +260,6 @@ impl MuqMulan {
     /// Longest token sequence a text may have (512 for xlm-roberta-base).
     pub fn max_text_tokens(&self) -> usize {
         self.xlmr_cfg.max_tokens()
-    }
-
-    /// The text tokenizer.
-    pub fn tokenizer(&self) -> &TextTokenizer {
-        &self.tokenizer
     }
 
     /// One clip through the audio tower: `(hidden, L2-normalised latent (1, dim_latent))`.
@@ -321,17 +309,18 @@ impl MuqMulan {
 
     /// Latent of one text encoded alone (no padding): what the product uses.
     pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
-        let encoder = self.text_encoder()?;
-        text_side::embed_one(&self.tokenizer, self.max_text_tokens(), &encoder, text)
+        self.text_side()?.text_latent(text)
     }
 
     /// Official `MuQMuLan(texts=...)`: one right-padded batch; the MuLan text transformer gets
     /// no mask and pooling averages pads too, so a row depends on the batch's padding.
     pub fn text_latents_batched(&self, texts: &[&str]) -> Result<TextBatchLatents> {
-        let batch = self.tokenizer.encode_batch(texts, self.max_text_tokens())?;
-        let text = self.text_encoder()?;
-        let encoder_hidden = text.tower().encoder_hidden(&batch.ids)?;
-        let latents = text.latents_from_hidden(&encoder_hidden)?;
+        let text = self.text_side()?;
+        let batch = text
+            .tokenizer()
+            .encode_batch(texts, self.max_text_tokens())?;
+        let encoder_hidden = text.encoder().tower().encoder_hidden(&batch.ids)?;
+        let latents = text.encoder().latents_from_hidden(&encoder_hidden)?;
         Ok(TextBatchLatents {
             batch,
             encoder_hidden,

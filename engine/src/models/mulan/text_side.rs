@@ -41,25 +41,34 @@ impl MulanTextSide {
         })
     }
 
-    /// Latent of one text encoded alone, exactly as [`super::MuqMulan::text_latent`].
-    pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
-        embed_one(&self.tokenizer, self.max_tokens, &self.encoder, text)
+    /// From an already built tokenizer and tower.
+    pub fn from_parts(tokenizer: TextTokenizer, encoder: TextEncoder, max_tokens: usize) -> Self {
+        Self {
+            tokenizer,
+            encoder,
+            max_tokens,
+        }
     }
-}
 
-/// One text, tokenised without padding, through `encoder`.
-pub(super) fn embed_one(
-    tokenizer: &TextTokenizer,
-    max_tokens: usize,
-    encoder: &TextEncoder,
-    text: &str,
-) -> Result<TextLatent> {
-    let enc = tokenizer.encode(text, max_tokens)?;
-    let ids = vec![enc.ids.clone()];
-    let latent = encoder.latents(&ids)?;
-    Ok(TextLatent {
-        latent,
-        truncated: enc.truncated(),
-        ids: enc.ids,
-    })
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// The text tower with `text_to_latents`.
+    pub fn encoder(&self) -> &TextEncoder {
+        &self.encoder
+    }
+
+    /// Latent of one text encoded alone (no padding): what the product uses.
+    pub fn text_latent(&self, text: &str) -> Result<TextLatent> {
+        let enc = self.tokenizer.encode(text, self.max_tokens)?;
+        let ids = vec![enc.ids.clone()];
+        let latent = self.encoder.latents(&ids)?;
+        Ok(TextLatent {
+            latent,
+            truncated: enc.truncated(),
+            ids: enc.ids,
+        })
+    }
 }
