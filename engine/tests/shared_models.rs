@@ -270,3 +270,22 @@ fn prefetch_embeds_what_the_cache_lacks_with_the_text_side_alone() {
             .expect("prefetch");
     assert_eq!(second.num_embedded, 1, "only the new query");
 }
+
+#[test]
+fn an_unwritable_cache_folder_is_said_in_the_panel_and_the_model_still_loads() {
+    let (tmp, dir, _weights) = model_copy();
+    let not_a_folder = tmp.path().join("cache-is-a-file");
+    std::fs::write(&not_a_folder, b"x").unwrap();
+    let options = muq_engine::analysis::ModelOptions {
+        model_dir: Some(dir),
+        cache_dir: Some(not_a_folder),
+        device: muq_engine::analysis::DeviceChoice::Cpu,
+        ..Default::default()
+    };
+    let session = muq_engine::analysis::Session::load(&options, |_, _| {}).expect("loads anyway");
+    let messages = session.settings_messages().join("\n");
+    assert!(
+        messages.contains("text-latent cache could not be written"),
+        "{messages}"
+    );
+}

@@ -202,7 +202,7 @@ impl Session {
             (Err(e), None) => return Err(e),
         };
         // A cache that cannot be written only costs time at the next load.
-        let _ = cache.save();
+        cache.save_noting();
         model.release_text_side();
         let history_len = if options.history_len == 0 {
             crate::heads::text_query::DEFAULT_HISTORY_LEN
@@ -288,7 +288,7 @@ impl Session {
         });
         model.release_text_side();
         result?;
-        let _ = cache.save();
+        cache.save_noting();
         Ok(())
     }
 

@@ -47,6 +47,8 @@ pub struct TextLatentCache {
     file: CacheFile,
     dirty: bool,
     num_hits: usize,
+    /// Why the last [`Self::save_noting`] failed, for the panel.
+    save_error: Option<String>,
 }
 
 impl TextLatentCache {
@@ -72,6 +74,7 @@ impl TextLatentCache {
             file,
             dirty: false,
             num_hits: 0,
+            save_error: None,
         }
     }
 
@@ -98,6 +101,22 @@ impl TextLatentCache {
     /// Lookups answered from the cache so far.
     pub fn num_hits(&self) -> usize {
         self.num_hits
+    }
+
+    /// [`Self::save`], remembering a failure for [`Self::save_error`] instead of returning it: a
+    /// cache that cannot be written only costs time at the next load, but the user should know.
+    pub fn save_noting(&mut self) {
+        self.save_error = self.save().err().map(|e| {
+            format!(
+                "the text-latent cache could not be written ({e}); label and query texts are \
+                 embedded again at every load"
+            )
+        });
+    }
+
+    /// Why the cache could not be written last time, if it could not.
+    pub fn save_error(&self) -> Option<&str> {
+        self.save_error.as_deref()
     }
 
     /// Writes new entries to disk (atomically: temp file + rename). No-op without changes.

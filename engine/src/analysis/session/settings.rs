@@ -70,7 +70,7 @@ impl Session {
     /// [`Self::settings_messages`]; returns whether the new vocabularies are in use.
     pub fn set_labels_dir(&mut self, dir: Option<&Path>) -> bool {
         let built = build_zero_shot(self.model.as_mut(), &mut self.cache, dir, &mut |_, _| {});
-        let _ = self.cache.save();
+        self.cache.save_noting();
         match built {
             Ok((instruments, genres)) => {
                 self.instruments = instruments;
@@ -151,6 +151,7 @@ impl Session {
         let mut out = self.head_messages.clone();
         out.extend(self.labels_message.iter().cloned());
         out.extend(self.key_message.iter().cloned());
+        out.extend(self.cache.save_error().map(str::to_owned));
         out
     }
 }
