@@ -31,6 +31,16 @@ fn model_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, dir, weights)
 }
 
+/// Options of a CPU session on `dir` with its text-latent cache in `cache_dir`.
+fn cpu_options(dir: &Path, cache_dir: &Path) -> muq_engine::analysis::ModelOptions {
+    muq_engine::analysis::ModelOptions {
+        model_dir: Some(dir.to_path_buf()),
+        cache_dir: Some(cache_dir.to_path_buf()),
+        device: muq_engine::analysis::DeviceChoice::Cpu,
+        ..Default::default()
+    }
+}
+
 fn flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
@@ -163,12 +173,7 @@ fn the_text_tower_is_built_on_demand_and_released() {
 #[test]
 fn a_session_releases_the_text_tower_once_its_texts_are_embedded() {
     let (tmp, dir, weights) = model_copy();
-    let options = muq_engine::analysis::ModelOptions {
-        model_dir: Some(dir.clone()),
-        cache_dir: Some(tmp.path().join("cache")),
-        device: muq_engine::analysis::DeviceChoice::Cpu,
-        ..Default::default()
-    };
+    let options = cpu_options(&dir, &tmp.path().join("cache"));
     let mut session = muq_engine::analysis::Session::load(&options, |_, _| {}).expect("session");
     session
         .set_queries(&["distorted guitar solo".to_string()])
@@ -221,12 +226,7 @@ fn weights_truncated_after_the_load_fail_text_embedding_clearly_and_keep_the_aud
 fn a_first_load_embeds_its_texts_before_the_audio_side_so_the_towers_never_meet() {
     let (tmp, dir, _weights) = model_copy();
     let queries = vec!["  a cheerful violin piece ".to_string()];
-    let options = muq_engine::analysis::ModelOptions {
-        model_dir: Some(dir.clone()),
-        cache_dir: Some(tmp.path().join("cache")),
-        device: muq_engine::analysis::DeviceChoice::Cpu,
-        ..Default::default()
-    };
+    let options = cpu_options(&dir, &tmp.path().join("cache"));
     let cancel = flag();
     let mut session =
         muq_engine::analysis::Session::load_cancellable(&options, &queries, &cancel, |_, _| {})
@@ -249,12 +249,7 @@ fn a_first_load_embeds_its_texts_before_the_audio_side_so_the_towers_never_meet(
 #[test]
 fn prefetch_embeds_what_the_cache_lacks_with_the_text_side_alone() {
     let (tmp, dir, _weights) = model_copy();
-    let options = muq_engine::analysis::ModelOptions {
-        model_dir: Some(dir.clone()),
-        cache_dir: Some(tmp.path().join("cache")),
-        device: muq_engine::analysis::DeviceChoice::Cpu,
-        ..Default::default()
-    };
+    let options = cpu_options(&dir, &tmp.path().join("cache"));
     let queries = vec!["distorted guitar solo".to_string()];
     let first =
         muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &queries)
@@ -276,12 +271,7 @@ fn an_unwritable_cache_folder_is_said_in_the_panel_and_the_model_still_loads() {
     let (tmp, dir, _weights) = model_copy();
     let not_a_folder = tmp.path().join("cache-is-a-file");
     std::fs::write(&not_a_folder, b"x").unwrap();
-    let options = muq_engine::analysis::ModelOptions {
-        model_dir: Some(dir),
-        cache_dir: Some(not_a_folder),
-        device: muq_engine::analysis::DeviceChoice::Cpu,
-        ..Default::default()
-    };
+    let options = cpu_options(&dir, &not_a_folder);
     let session = muq_engine::analysis::Session::load(&options, |_, _| {}).expect("loads anyway");
     let messages = session.settings_messages().join("\n");
     assert!(
