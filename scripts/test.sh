@@ -12,6 +12,14 @@ source scripts/common.sh
 ensure_cargo
 scripts/setup-test-env.sh
 
+# The suite never reads or writes the user's models and caches: model lookups and the
+# text-latent cache go to a private folder removed at the end.
+TEST_DATA_DIR="$(mktemp -d)"
+trap 'rm -rf "$TEST_DATA_DIR"' EXIT
+export MUQ_CACHE_DIR="$TEST_DATA_DIR/muq-cache" HF_HOME="$TEST_DATA_DIR/hf" \
+    XDG_CACHE_HOME="$TEST_DATA_DIR/xdg-cache"
+unset MUQ_MODEL_DIR HF_HUB_CACHE
+
 start_s=$SECONDS
 failed=()
 step() { echo; echo "== [$((SECONDS - start_s)) s] $*"; }
