@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Runs the third-party validators on the release bundles and prints their counts:
-#   clap-validator (free-audio/clap-validator) `validate` and `fuzz`, and Steinberg's VST3
-#   `validator -e` (steinbergmedia/vst3sdk).
+#   clap-validator (free-audio/clap-validator) `validate` and `fuzz`, Steinberg's VST3
+#   `validator -e` (steinbergmedia/vst3sdk), and Carla's plugin scanner
+#   `carla-discovery-native` (falkTX/Carla) on both bundles.
 # They are not on the registries CI reaches, so they are built here from source folders you
 # fetched yourself (their code is never copied into this repository):
 #
-#   scripts/validate.sh --clap-validator DIR --clack DIR --vst3sdk DIR [--fuzz-minutes N]
+#   scripts/validate.sh --clap-validator DIR --clack DIR --vst3sdk DIR --carla DIR [--fuzz-minutes N]
 #
 #   --clap-validator DIR  a checkout of free-audio/clap-validator
 #   --clack DIR           prokopyl/clack at the revision clap-validator's test plugins name
 #                         (its git dependency; patched in as a path, no network needed)
 #   --vst3sdk DIR         steinbergmedia/vst3sdk with its submodules base, cmake,
 #                         pluginterfaces and public.sdk filled in
+#   --carla DIR           falkTX/Carla (2.5.x or main); only `make discovery` is built, from a
+#                         copy of DIR
 #   --fuzz-minutes N      how long clap-validator fuzzes (default 10; 0 skips)
-# Builds go to target/validators/. Needs cmake and a C++ compiler for the VST3 validator.
+# Builds go to target/validators/. Needs cmake and a C++ compiler for the VST3 validator, make,
+# pkg-config and a C++ compiler for Carla's scanner.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -21,12 +25,13 @@ cd "$ROOT"
 source scripts/common.sh
 ensure_cargo
 
-CLAP_VALIDATOR="" CLACK="" VST3SDK="" FUZZ_MINUTES=10
+CLAP_VALIDATOR="" CLACK="" VST3SDK="" CARLA="" FUZZ_MINUTES=10
 while [ $# -gt 0 ]; do
     case "$1" in
         --clap-validator) CLAP_VALIDATOR="$(cd "$2" && pwd)"; shift 2 ;;
         --clack) CLACK="$(cd "$2" && pwd)"; shift 2 ;;
         --vst3sdk) VST3SDK="$(cd "$2" && pwd)"; shift 2 ;;
+        --carla) CARLA="$(cd "$2" && pwd)"; shift 2 ;;
         --fuzz-minutes) FUZZ_MINUTES="$2"; shift 2 ;;
         *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
     esac
@@ -66,4 +71,20 @@ if [ -n "$VST3SDK" ]; then
         "$OUT/vst3-validator.log" | sort | uniq -c
 else
     echo "== Steinberg VST3 validator: skipped (no --vst3sdk DIR)"
+fi
+
+if [ -n "$CARLA" ]; then
+    rm -rf "$OUT/carla"
+    cp -r "$CARLA" "$OUT/carla"
+    make -C "$OUT/carla" discovery -j "$(nproc)" >"$OUT/carla-build.log" 2>&1
+    for bundle in target/bundled/muq-live.vst3 target/bundled/muq-live.clap; do
+        format="${bundle##*.}"
+        echo "== carla-discovery-native $format"
+        # No CARLA_DISCOVERY_NO_PROCESSING_CHECKS: the scanner activates and processes too.
+        "$OUT/carla/bin/carla-discovery-native" "$format" "$bundle" 2>&1 \
+            | grep -E "carla-discovery::(name|audio\.ins|audio\.outs|parameters\.ins)::|assertion|error" \
+            || echo "not listed"
+    done
+else
+    echo "== Carla's scanner: skipped (no --carla DIR)"
 fi

@@ -72,7 +72,8 @@ impl ScopedFlushDenormals {
         }
     }
 
-    /// Whether flush-to-zero and denormals-are-zero are now set on this thread.
+    /// Whether flush-to-zero and denormals-are-zero are now set on this thread (for tests).
+    #[cfg(test)]
     pub fn active() -> bool {
         #[cfg(target_arch = "x86_64")]
         {

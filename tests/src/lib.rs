@@ -6,6 +6,7 @@
 
 pub mod clap_host;
 pub mod torture;
+pub mod vst3_host;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
