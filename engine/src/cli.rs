@@ -10,7 +10,7 @@ mod bench_text;
 mod convert;
 mod embed;
 mod embed_mulan;
-mod fetch;
+pub mod fetch;
 pub mod fixture;
 mod inspect;
 mod probe;

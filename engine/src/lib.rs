@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod audio;
 pub mod bridge;
 pub mod cli;
+pub mod download;
 pub mod error;
 pub mod heads;
 pub mod load;

@@ -15,6 +15,7 @@ mod key_method;
 mod key_view;
 mod labels_view;
 mod link;
+mod model_download;
 mod model_setup;
 mod palette;
 mod probes_view;
@@ -223,7 +224,7 @@ impl MuqEditor {
         if model_setup::needs_attention(readouts.phase) {
             self.cards.push("MODEL SETUP");
             let action = card(ui, |ui| {
-                model_setup::show(ui, &mut self.model_setup, readouts)
+                model_setup::show(ui, &mut self.model_setup, readouts, &self.snapshot.download)
             });
             self.probes_card(ui);
             return action;
@@ -357,6 +358,7 @@ impl MuqEditor {
             .map(key_method::KeyMethod::label)
             .collect();
         record.probe_card = std::mem::take(&mut self.probe_card);
+        record.download_card = std::mem::take(&mut self.model_setup.drawn_download);
         record.cards.clear();
         record.cards.extend(self.cards.drain(..).map(str::to_owned));
     }
@@ -373,7 +375,12 @@ impl MuqEditor {
                 engine_settings::show(ui, &mut self.engine_settings, &self.snapshot.readouts);
             if !model_setup::needs_attention(self.snapshot.readouts.phase) {
                 ui.add_space(6.0);
-                action = model_setup::show(ui, &mut self.model_setup, &self.snapshot.readouts);
+                action = model_setup::show(
+                    ui,
+                    &mut self.model_setup,
+                    &self.snapshot.readouts,
+                    &self.snapshot.download,
+                );
             }
         });
         self.settings_rect = settings_section.header_response.rect;

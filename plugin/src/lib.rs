@@ -45,6 +45,9 @@ pub struct MuqLive {
     analyzer_options: AnalyzerOptions,
     /// Figures written for benchmarks when `MUQ_LIVE_STATS_DIR` is set.
     stats: Option<Arc<stats_file::StatsFile>>,
+    /// Keeps the process's model download running while any instance exists; the last
+    /// instance to go cancels it and joins its thread (declared last: dropped after the worker).
+    _download_interest: muq_engine::download::DownloadInterest,
 }
 
 impl Default for MuqLive {
@@ -59,6 +62,7 @@ impl Default for MuqLive {
             frame_record: Arc::default(),
             analyzer_options: AnalyzerOptions::new(),
             stats: stats_file::StatsFile::from_env().map(Arc::new),
+            _download_interest: muq_engine::download::DownloadInterest::new(),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! the Python venv and Xvfb; `scripts/test.sh` prepares those and runs them with `--ignored`.
 
 pub mod clap_host;
+pub mod fake_hub;
+pub mod golden_hub;
 pub mod torture;
 pub mod vst3_host;
 

@@ -13,7 +13,8 @@
 //! rectangle, the worker's "running" green, and the state's texts. It also checks that the
 //! editor stops repainting when nothing changes and that a persisted window size is restored,
 //! then opens the settings section with a click (`xdotool`) and saves `state_settings.png`.
-//! A second test (`probes.rs`) trains two tiny probe heads, restores them into the plugin as
+//! `download.rs` clicks the model download through against a local fake hub and saves
+//! `state_download_confirm.png` and `state_download.png`. A further test (`probes.rs`) trains two tiny probe heads, restores them into the plugin as
 //! its heads folder with the key method `probe:key`, and saves `state_probes.png` and
 //! `state_probes_settings.png`.
 //!
@@ -22,6 +23,8 @@
 
 #[path = "editor_screenshot/display.rs"]
 mod display;
+#[path = "editor_screenshot/download.rs"]
+mod download;
 #[path = "editor_screenshot/heads.rs"]
 mod heads;
 #[path = "editor_screenshot/probes.rs"]

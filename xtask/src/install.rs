@@ -1,21 +1,26 @@
-//! `cargo xtask install`: copy `target/bundled/*.clap` and `*.vst3` into the user's plugin folders.
+//! `cargo xtask install`: copy `target/bundled/*.clap` and `*.vst3` into the user's plugin folders,
+//! and the `muq` command-line tool (when built) into the user's command folder.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Usage text for `cargo xtask install`.
 pub const USAGE: &str = "\
-Usage: cargo xtask install [--clap-dir DIR] [--vst3-dir DIR] [--bundled-dir DIR]
+Usage: cargo xtask install [--clap-dir DIR] [--vst3-dir DIR] [--bin-dir DIR] [--bundled-dir DIR]
 
 Copies every .clap and .vst3 bundle from target/bundled (run `cargo xtask bundle muq-live
 --release` first) into the per-user plugin folders: ~/.clap and ~/.vst3 on Linux,
 ~/Library/Audio/Plug-Ins/{CLAP,VST3} on macOS, %LOCALAPPDATA%\\Programs\\Common\\{CLAP,VST3} on
-Windows. Existing copies are replaced.";
+Windows. Then copies the `muq` command-line tool from target/release (built by
+`cargo build --release -p muq-engine --bin muq`; skipped with a note when absent) into
+--bin-dir: ~/.local/bin on Linux and macOS, %LOCALAPPDATA%\\Programs\\muq on Windows.
+Existing copies are replaced.";
 
 struct Options {
     bundled_dir: PathBuf,
     clap_dir: PathBuf,
     vst3_dir: PathBuf,
+    bin_dir: PathBuf,
 }
 
 /// Runs the subcommand with the arguments after `install`.
@@ -54,6 +59,33 @@ pub fn run(args: impl Iterator<Item = String>) -> Result<()> {
             options.bundled_dir.display()
         );
     }
+    install_cli(Path::new("target/release"), &options.bin_dir)
+}
+
+/// Copies `muq` from `release_dir` into `bin_dir`, or says how to build it.
+fn install_cli(release_dir: &Path, bin_dir: &Path) -> Result<()> {
+    let name = format!("muq{}", std::env::consts::EXE_SUFFIX);
+    let source = release_dir.join(&name);
+    if !source.is_file() {
+        println!(
+            "muq (the command-line tool) is not built; `cargo build --release -p muq-engine \
+             --bin muq` builds it (scripts/install.sh does)"
+        );
+        return Ok(());
+    }
+    std::fs::create_dir_all(bin_dir)
+        .with_context(|| format!("cannot create {}", bin_dir.display()))?;
+    let dest = bin_dir.join(&name);
+    replace_with_copy(&source, &dest)?;
+    println!("installed {}", dest.display());
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir == bin_dir));
+    if !on_path {
+        println!(
+            "note: {} is not on your PATH; add it (e.g. in ~/.profile) to run `muq` by name",
+            bin_dir.display()
+        );
+    }
     Ok(())
 }
 
@@ -63,11 +95,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options> {
         bundled_dir: PathBuf::from("target/bundled"),
         clap_dir: default_clap,
         vst3_dir: default_vst3,
+        bin_dir: default_bin_dir()?,
     };
     while let Some(arg) = args.next() {
         let slot = match arg.as_str() {
             "--clap-dir" => &mut options.clap_dir,
             "--vst3-dir" => &mut options.vst3_dir,
+            "--bin-dir" => &mut options.bin_dir,
             "--bundled-dir" => &mut options.bundled_dir,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -101,6 +135,20 @@ fn default_plugin_dirs() -> Result<(PathBuf, PathBuf)> {
     } else {
         Ok((home.join(".clap"), home.join(".vst3")))
     }
+}
+
+/// The per-user folder for commands.
+fn default_bin_dir() -> Result<PathBuf> {
+    if cfg!(windows) {
+        let base = std::env::var_os("LOCALAPPDATA")
+            .map(PathBuf::from)
+            .context("LOCALAPPDATA is not set; pass --bin-dir")?;
+        return Ok(base.join("Programs").join("muq"));
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .context("HOME is not set; pass --bin-dir")?;
+    Ok(home.join(".local").join("bin"))
 }
 
 /// Copies a file or a bundle folder to `dest`, removing what was there.
@@ -153,9 +201,38 @@ mod tests {
     }
 
     #[test]
+    fn the_cli_is_copied_when_built() -> Result<()> {
+        let root = std::env::temp_dir().join(format!("muq-xtask-cli-{}", std::process::id()));
+        let release = root.join("release");
+        std::fs::create_dir_all(&release)?;
+        let bin_dir = root.join("bin");
+        install_cli(&release, &bin_dir)?;
+        let name = format!("muq{}", std::env::consts::EXE_SUFFIX);
+        let skipped = !bin_dir.join(&name).exists();
+        std::fs::write(release.join(&name), b"cli")?;
+        install_cli(&release, &bin_dir)?;
+        let copied = std::fs::read(bin_dir.join(&name))?;
+        std::fs::remove_dir_all(&root)?;
+        assert!(skipped, "nothing to copy before the build");
+        assert_eq!(copied, b"cli");
+        Ok(())
+    }
+
+    #[test]
     fn folders_come_from_the_flags() -> Result<()> {
-        let args = ["--clap-dir", "/c", "--vst3-dir", "/v", "--bundled-dir", "b"].map(String::from);
+        let args = [
+            "--clap-dir",
+            "/c",
+            "--vst3-dir",
+            "/v",
+            "--bundled-dir",
+            "b",
+            "--bin-dir",
+            "/bin-here",
+        ]
+        .map(String::from);
         let options = parse(args.into_iter())?;
+        assert_eq!(options.bin_dir, PathBuf::from("/bin-here"));
         assert_eq!(options.clap_dir, PathBuf::from("/c"));
         assert_eq!(options.vst3_dir, PathBuf::from("/v"));
         assert_eq!(options.bundled_dir, PathBuf::from("b"));

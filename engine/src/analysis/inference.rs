@@ -199,6 +199,20 @@ impl InferenceThread {
         self.shared.wake.notify_one();
     }
 
+    /// Looks for the model again when it was missing or failed (a download just finished);
+    /// a loaded model stays as it is.
+    pub fn rescan_if_missing(&self) {
+        let mut state = lock(&self.shared);
+        if matches!(
+            state.status,
+            ModelStatus::Missing(..) | ModelStatus::Failed(..)
+        ) {
+            state.status = ModelStatus::NotLoaded;
+            state.load_requested = true;
+            self.shared.wake.notify_one();
+        }
+    }
+
     /// Rebuilds the zero-shot heads from this vocabulary folder (`None`: built-in).
     pub fn set_labels_dir(&self, dir: Option<PathBuf>) {
         let mut state = lock(&self.shared);

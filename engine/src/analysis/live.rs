@@ -447,6 +447,7 @@ impl Analyzer for MuqAnalyzer {
             Command::SetKeyMethod(method) => self.set_key_method(method.as_deref()),
             Command::SetLabelsDir(dir) => self.inference.set_labels_dir(dir.clone()),
             Command::SetHeadsDir(dir) => self.inference.set_heads_dir(dir.clone()),
+            Command::ModelFilesChanged => self.inference.rescan_if_missing(),
             _ => {}
         }
     }

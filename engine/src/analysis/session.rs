@@ -48,8 +48,9 @@ pub struct ModelProblem {
 
 /// The model folder for `explicit` (checked) or the default lookup.
 pub fn resolve_model_dir(explicit: Option<&Path>) -> std::result::Result<PathBuf, ModelProblem> {
-    let fetch_hint = "run `muq fetch` to download MuQ-MuLan-large, or point --model / MUQ_MODEL_DIR / the \
-                      plugin's model folder at a MuQ-MuLan folder";
+    let fetch_hint = "download MuQ-MuLan-large (the panel's \"Download model…\", or `muq fetch`), or \
+                      point --model / MUQ_MODEL_DIR / the plugin's model folder at a MuQ-MuLan \
+                      folder";
     match explicit {
         Some(dir) if dir.join("config.json").is_file() => Ok(dir.to_path_buf()),
         Some(dir) => Err(ModelProblem {

@@ -22,6 +22,14 @@ pub enum Command {
     /// Folder of probe heads (`<name>/head.json` + `head.safetensors`) to load besides
     /// `<model dir>/heads/` (`None`: only the model folder's).
     SetHeadsDir(Option<PathBuf>),
+    /// Download the model files (one download per process: joins a running one). The worker
+    /// starts it; its progress is in [`crate::bridge::EngineSnapshot::download`].
+    DownloadModel(crate::download::DownloadRequest),
+    /// Stop the running download (what arrived is kept for a resume).
+    CancelModelDownload,
+    /// Sent by the worker to its analyzers when a download completed in this process: look for
+    /// a missing model again.
+    ModelFilesChanged,
 }
 
 /// The editor's half of the command channel.

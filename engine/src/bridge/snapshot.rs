@@ -65,6 +65,8 @@ pub struct EngineSnapshot {
     /// The analysis readouts (key, instruments, genre, text queries, model state), written by
     /// [`crate::analysis::MuqAnalyzer`]; default when no such analyzer runs.
     pub readouts: crate::analysis::Readouts,
+    /// The model download of this process (started by any instance), `Idle` when none.
+    pub download: crate::download::DownloadView,
 }
 
 impl EngineSnapshot {

@@ -7,6 +7,7 @@ use super::{
 use crate::bridge::{
     Command, CommandReceiver, EngineSnapshot, SnapshotWriter, WorkerFeed, WorkerState,
 };
+use crate::download::{self, DownloadPhase, DownloadView};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -41,6 +42,10 @@ pub(super) struct LoopState {
     published: EngineSnapshot,
     /// One line per analyzer that panicked; it was dropped and the loop went on without it.
     faults: Vec<String>,
+    /// `download::completed_generation()` last passed on to the analyzers.
+    seen_download_generation: u64,
+    /// Why the last `DownloadModel` could not even start (shown instead of the process's view).
+    download_start_error: Option<crate::download::DownloadView>,
 }
 
 /// Runs `call` on every analyzer; one that panics is dropped (its state may be broken) and the
@@ -96,6 +101,8 @@ impl LoopState {
             snapshot: EngineSnapshot::default(),
             published: EngineSnapshot::default(),
             faults: Vec::new(),
+            seen_download_generation: download::completed_generation(),
+            download_start_error: None,
         }
     }
 
@@ -129,15 +136,39 @@ impl LoopState {
 
     fn apply_commands(&mut self) {
         while let Some(command) = self.commands.try_recv() {
-            if command == Command::ResetCounters {
-                self.num_drained = 0;
-                self.dropped_baseline = self.feed.dropped_samples();
-                self.meter.clear();
+            match &command {
+                Command::ResetCounters => {
+                    self.num_drained = 0;
+                    self.dropped_baseline = self.feed.dropped_samples();
+                    self.meter.clear();
+                }
+                Command::DownloadModel(request) => self.start_download(request),
+                Command::CancelModelDownload => download::cancel(),
+                _ => {}
             }
             call_each(&mut self.analyzers, &mut self.faults, |a| {
                 a.on_command(&command)
             });
         }
+        let generation = download::completed_generation();
+        if generation != self.seen_download_generation {
+            self.seen_download_generation = generation;
+            call_each(&mut self.analyzers, &mut self.faults, |a| {
+                a.on_command(&Command::ModelFilesChanged)
+            });
+        }
+    }
+
+    fn start_download(&mut self, request: &download::DownloadRequest) {
+        self.download_start_error =
+            download::start(request.clone())
+                .err()
+                .map(|error| DownloadView {
+                    phase: DownloadPhase::Failed,
+                    message: error.to_string(),
+                    target: request.target.describe(),
+                    ..DownloadView::default()
+                });
     }
 
     fn poll_settings(&mut self) {
@@ -190,6 +221,10 @@ impl LoopState {
         snapshot.hop_s = settings.hop_s;
         snapshot.analyzer_status.clear();
         snapshot.num_analyzer_restarts = 0;
+        snapshot.download = match &self.download_start_error {
+            Some(view) => view.clone(),
+            None => download::current_view().unwrap_or_default(),
+        };
         // `fill_snapshot` runs analyzer code too: one that panics there is switched off as well.
         let faults = &mut self.faults;
         self.analyzers.retain(|analyzer| {

@@ -3,10 +3,11 @@
 //! next worker when the plugin is activated again.
 
 use super::engine_settings::SettingsAction;
-use super::model_setup::ModelAction;
+use super::model_setup::{ModelAction, ModelSetup};
 use super::{MIN_HEIGHT, MIN_WIDTH, MuqEditor};
 use crate::params::EditorSize;
 use muq_engine::bridge::Command;
+use muq_engine::download::{DownloadRequest, endpoint_from_env};
 
 /// Sizes closer than this to the current one (in points) are not worth a resize.
 const SIZE_TOLERANCE: f32 = 1.0;
@@ -34,9 +35,19 @@ impl MuqEditor {
         let dir = match action {
             ModelAction::SetDir(dir) => {
                 self.params.model_dir.write().clone_from(&dir);
+                self.model_setup = ModelSetup::new(dir.as_deref());
                 dir
             }
             ModelAction::Rescan => self.params.model_dir.read().clone(),
+            ModelAction::Download(target) => {
+                let request = DownloadRequest::new(endpoint_from_env(), target);
+                self.send(Command::DownloadModel(request));
+                return;
+            }
+            ModelAction::CancelDownload => {
+                self.send(Command::CancelModelDownload);
+                return;
+            }
         };
         self.send(Command::SetModelDir(dir));
     }

@@ -37,6 +37,31 @@ pub struct FrameRecord {
     pub key_method: String,
     /// Every method the key-method chooser offers this frame, in its order.
     pub key_method_choices: Vec<String>,
+    /// The model-download part of the model setup as drawn (default when it is not).
+    pub download_card: DownloadCardRecord,
+}
+
+/// What the model-download part of the model setup drew.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DownloadCardRecord {
+    /// The button the user presses next: "Download model…", "Resume download…", "Download"
+    /// (in the confirmation) or "Cancel download"; empty when none is drawn.
+    pub button_label: String,
+    /// That button's rectangle in logical points: left, top, right, bottom.
+    pub button_rect: [f32; 4],
+    /// Whether the confirmation (what, where, licence) is open.
+    pub confirming: bool,
+    /// The progress bar's text while downloading.
+    pub progress_text: String,
+}
+
+impl DownloadCardRecord {
+    /// Records `response` as the next button, labelled `label`.
+    pub fn button(&mut self, label: &str, response: &egui::Response) {
+        let rect = response.rect;
+        self.button_label = label.to_owned();
+        self.button_rect = [rect.left(), rect.top(), rect.right(), rect.bottom()];
+    }
 }
 
 /// What the probe-heads card drew.

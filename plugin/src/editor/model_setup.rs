@@ -1,8 +1,12 @@
-//! Model setup: says plainly when no weights were found or the model failed, shows the command
-//! that fetches them and where the plugin looks, and lets the user type a folder or rescan.
+//! Model setup: says plainly when no weights were found or the model failed, offers to download
+//! them (or the CLI command that does), shows where the plugin looks, and lets the user type a
+//! folder or rescan.
 
+use super::frame_record::DownloadCardRecord;
+use super::model_download::{self, DownloadAction};
 use super::palette;
 use muq_engine::analysis::{AnalysisPhase, Readouts};
+use muq_engine::download::{DownloadTarget, DownloadView};
 use muq_engine::load::{MODEL_DIR_ENV, hub_cache_roots};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +20,10 @@ pub enum ModelAction {
     SetDir(Option<PathBuf>),
     /// Look again in the current places (after running `muq fetch`).
     Rescan,
+    /// Download the model files into this target (confirmed by the user).
+    Download(DownloadTarget),
+    /// Stop the running download.
+    CancelDownload,
 }
 
 /// What the setup section keeps between frames.
@@ -26,6 +34,12 @@ pub struct ModelSetup {
     rejection: Option<String>,
     /// Where the default lookup searches, computed once (reads the environment).
     places: Vec<String>,
+    /// Where a download goes (the persisted folder, else the hub cache).
+    download_target: DownloadTarget,
+    /// The download confirmation is open.
+    confirming_download: bool,
+    /// What the download part drew in this frame (moved into the frame record).
+    pub drawn_download: DownloadCardRecord,
 }
 
 impl ModelSetup {
@@ -38,6 +52,9 @@ impl ModelSetup {
                 .unwrap_or_default(),
             rejection: None,
             places: lookup_places(env_dir.as_deref().map(Path::new), &hub_cache_roots()),
+            download_target: model_download::download_target(model_dir),
+            confirming_download: false,
+            drawn_download: DownloadCardRecord::default(),
         }
     }
 }
@@ -78,7 +95,12 @@ pub fn lookup_places(env_dir: Option<&Path>, cache_roots: &[PathBuf]) -> Vec<Str
 }
 
 /// Draws the section; returns what the user asked for, if anything.
-pub fn show(ui: &mut egui::Ui, setup: &mut ModelSetup, readouts: &Readouts) -> Option<ModelAction> {
+pub fn show(
+    ui: &mut egui::Ui,
+    setup: &mut ModelSetup,
+    readouts: &Readouts,
+    download: &DownloadView,
+) -> Option<ModelAction> {
     let mut action = None;
     ui.label(
         egui::RichText::new("MODEL SETUP")
@@ -103,8 +125,22 @@ pub fn show(ui: &mut egui::Ui, setup: &mut ModelSetup, readouts: &Readouts) -> O
     if !readouts.hint.is_empty() {
         ui.label(egui::RichText::new(&readouts.hint).italics());
     }
+    let wants_model = needs_attention(readouts.phase);
+    if wants_model || download.is_active() || download.phase != Default::default() {
+        let download_action = model_download::show(
+            ui,
+            &mut setup.confirming_download,
+            download,
+            &setup.download_target,
+            &mut setup.drawn_download,
+        );
+        action = download_action.map(|chosen| match chosen {
+            DownloadAction::Start => ModelAction::Download(setup.download_target.clone()),
+            DownloadAction::Cancel => ModelAction::CancelDownload,
+        });
+    }
     ui.horizontal(|ui| {
-        ui.label("Fetch the weights once with");
+        ui.label("Or fetch them with");
         ui.code(FETCH_COMMAND);
         if ui.small_button("copy").clicked() {
             ui.ctx().copy_text(FETCH_COMMAND.to_owned());

@@ -1,14 +1,8 @@
-//! The Hugging Face cache layout (`<root>/models--Org--Name/{refs/main,snapshots/<rev>/…}`) and
-//! `muq fetch`: what MuQ-MuLan needs, where it is cached, and downloading it with `hf-hub`.
-//!
-//! Discovery is pure file-system work (no network); `fetch_missing` checks that the hub is
-//! reachable first and, offline, fails at once with a list of URLs and target folders.
+//! The Hugging Face cache layout (`<root>/models--Org--Name/{refs/main,snapshots/<rev>/…}`):
+//! what MuQ-MuLan needs and where it is cached. Pure file-system work; downloading is
+//! `crate::download`.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use crate::{Error, Result};
 
 /// The released MuQ-MuLan repository.
 pub const MULAN_REPO: &str = "OpenMuQ/MuQ-MuLan-large";
@@ -16,8 +10,6 @@ pub const MULAN_REPO: &str = "OpenMuQ/MuQ-MuLan-large";
 pub const MUQ_REPO: &str = "OpenMuQ/MuQ-large-msd-iter";
 /// The text encoder's repository (its tokenizer and config).
 pub const XLMR_REPO: &str = "xlm-roberta-base";
-/// Default hub address.
-pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// One file of one repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,30 +19,6 @@ pub struct HubFile {
     /// File name inside the repository.
     pub file: &'static str,
 }
-
-/// Everything `muq fetch` downloads (about 2.5 GB, almost all `pytorch_model.bin`).
-pub const FETCH_FILES: [HubFile; 5] = [
-    HubFile {
-        repo: MULAN_REPO,
-        file: "config.json",
-    },
-    HubFile {
-        repo: MULAN_REPO,
-        file: "pytorch_model.bin",
-    },
-    HubFile {
-        repo: MUQ_REPO,
-        file: "config.json",
-    },
-    HubFile {
-        repo: XLMR_REPO,
-        file: "tokenizer.json",
-    },
-    HubFile {
-        repo: XLMR_REPO,
-        file: "config.json",
-    },
-];
 
 /// The hub cache folder: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`.
 pub fn default_cache_dir() -> PathBuf {
@@ -115,15 +83,6 @@ pub fn cached_file(root: &Path, repo: &str, file: &str) -> Option<PathBuf> {
     })
 }
 
-/// The files of [`FETCH_FILES`] not yet in the cache at `root`.
-pub fn missing_files(root: &Path) -> Vec<HubFile> {
-    FETCH_FILES
-        .iter()
-        .copied()
-        .filter(|f| cached_file(root, f.repo, f.file).is_none())
-        .collect()
-}
-
 /// Step-by-step instructions to place `missing` by hand into the cache at `root`.
 pub fn manual_instructions(root: &Path, endpoint: &str, missing: &[HubFile]) -> String {
     let mut s = format!(
@@ -156,78 +115,6 @@ pub fn manual_instructions(root: &Path, endpoint: &str, missing: &[HubFile]) -> 
     s
 }
 
-/// Fails fast when the hub host cannot be reached within a few seconds.
-fn check_reachable(endpoint: &str) -> std::result::Result<(), String> {
-    let rest = endpoint.split("://").nth(1).unwrap_or(endpoint);
-    let host_port = rest.split('/').next().unwrap_or(rest);
-    let default_port = if endpoint.starts_with("http://") {
-        80
-    } else {
-        443
-    };
-    let addr = if host_port.contains(':') {
-        host_port.to_string()
-    } else {
-        format!("{host_port}:{default_port}")
-    };
-    let addrs: Vec<_> = addr
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
-        .collect();
-    let mut last = String::from("no address");
-    for a in addrs {
-        match TcpStream::connect_timeout(&a, Duration::from_secs(5)) {
-            Ok(_) => return Ok(()),
-            Err(e) => last = format!("cannot connect to {a}: {e}"),
-        }
-    }
-    Err(last)
-}
-
-/// Downloads every file of [`FETCH_FILES`] missing from the cache at `root` (with a progress
-/// bar when `progress`), returning the paths of all files. Offline it fails at once with
-/// [`manual_instructions`].
-pub fn fetch_missing(root: &Path, endpoint: &str, progress: bool) -> Result<Vec<PathBuf>> {
-    let missing = missing_files(root);
-    if !missing.is_empty() {
-        if let Err(why) = check_reachable(endpoint) {
-            return Err(Error::Other(format!(
-                "cannot reach {endpoint} ({why}).\n{}",
-                manual_instructions(root, endpoint, &missing)
-            )));
-        }
-        let api = hf_hub::api::sync::ApiBuilder::new()
-            .with_cache_dir(root.to_path_buf())
-            .with_endpoint(endpoint.to_string())
-            .with_progress(progress)
-            .build()
-            .map_err(|e| Error::Other(format!("hub client: {e}")))?;
-        for f in &missing {
-            api.model(f.repo.to_string()).get(f.file).map_err(|e| {
-                Error::Other(format!(
-                    "downloading {}/{}: {e}\n{}",
-                    f.repo,
-                    f.file,
-                    manual_instructions(root, endpoint, &missing)
-                ))
-            })?;
-        }
-    }
-    FETCH_FILES
-        .iter()
-        .map(|f| {
-            cached_file(root, f.repo, f.file).ok_or_else(|| {
-                Error::Other(format!(
-                    "{}/{} is still missing from {} after download",
-                    f.repo,
-                    f.file,
-                    root.display()
-                ))
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,7 +133,7 @@ mod tests {
     fn discovers_files_in_a_fake_cache() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        assert_eq!(missing_files(root).len(), FETCH_FILES.len());
+        assert!(cached_file(root, MULAN_REPO, "config.json").is_none());
         put(root, MULAN_REPO, "abc123", "config.json", true);
         put(root, MULAN_REPO, "abc123", "pytorch_model.bin", true);
         put(root, MUQ_REPO, "deadbeef", "config.json", false); // no refs/main: newest snapshot
@@ -257,36 +144,10 @@ mod tests {
             "tokenizer.json",
             true,
         );
-        let missing = missing_files(root);
-        assert_eq!(
-            missing,
-            vec![HubFile {
-                repo: XLMR_REPO,
-                file: "config.json"
-            }]
-        );
+        assert!(cached_file(root, XLMR_REPO, "config.json").is_none());
+        assert!(cached_file(root, XLMR_REPO, "tokenizer.json").is_some());
         let p = cached_file(root, MULAN_REPO, "pytorch_model.bin").unwrap();
         assert!(p.ends_with("models--OpenMuQ--MuQ-MuLan-large/snapshots/abc123/pytorch_model.bin"));
         assert!(cached_file(root, MUQ_REPO, "config.json").is_some());
-    }
-
-    #[test]
-    fn offline_fetch_fails_fast_with_instructions() {
-        let tmp = tempfile::tempdir().unwrap();
-        let t0 = std::time::Instant::now();
-        // Port 1 on localhost is closed: connection refused at once.
-        let err = fetch_missing(tmp.path(), "http://127.0.0.1:1", false)
-            .unwrap_err()
-            .to_string();
-        assert!(t0.elapsed() < Duration::from_secs(10));
-        assert!(err.contains("cannot reach"), "{err}");
-        assert!(
-            err.contains(
-                "http://127.0.0.1:1/OpenMuQ/MuQ-MuLan-large/resolve/main/pytorch_model.bin"
-            ),
-            "{err}"
-        );
-        assert!(err.contains("models--xlm-roberta-base"), "{err}");
-        assert!(err.contains("refs"), "{err}");
     }
 }
