@@ -47,9 +47,13 @@ pub fn start_xvfb() -> Result<(KillOnDrop, String)> {
 }
 
 pub fn screenshot(display: &str, path: &Path) -> Result<()> {
+    // `PNG24:` keeps the file 8-bit RGB even when the screen has few colours (a blank screen
+    // would otherwise be written as 1-bit grayscale).
+    let mut target = std::ffi::OsString::from("PNG24:");
+    target.push(path);
     let status = Command::new("import")
         .args(["-display", display, "-window", "root"])
-        .arg(path)
+        .arg(target)
         .status()
         .context("cannot run ImageMagick's import (apt-get install imagemagick)")?;
     if !status.success() {
