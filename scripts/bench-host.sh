@@ -20,7 +20,7 @@ shift || true
 BENCH_DIR="${MUQ_BENCH_DIR:-target/real-size}"
 MODEL="$BENCH_DIR/mulan-large-bin"
 
-cargo build --locked --release -p muq-engine --bin muq
+cargo build --locked --release -p muq-cli --bin muq
 if [ ! -f "$MODEL/pytorch_model.bin" ]; then
     target/release/muq fixture --arch mulan-large --random-weights --seed 1 --format bin --out "$MODEL"
 fi

@@ -17,7 +17,7 @@ fi
 echo "== building the release bundles"
 cargo xtask bundle muq-live --release
 echo "== building the muq command-line tool"
-cargo build --release -p muq-engine --bin muq
+cargo build --release -p muq-cli --bin muq
 echo "== installing"
 cargo xtask install "$@"
 echo "Done. Rescan plugins in your DAW and look for \"MuQ Live\" (Analyzer / Utility)."

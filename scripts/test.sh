@@ -19,6 +19,12 @@ trap 'rm -rf "$TEST_DATA_DIR"' EXIT
 export MUQ_CACHE_DIR="$TEST_DATA_DIR/muq-cache" HF_HOME="$TEST_DATA_DIR/hf" \
     XDG_CACHE_HOME="$TEST_DATA_DIR/xdg-cache"
 unset MUQ_MODEL_DIR HF_HUB_CACHE
+# Step 1 runs with a poisoned HOME, which proves the claim above: a file where the home folder
+# should be, so reading anything there finds nothing and creating anything there fails. Cargo
+# and rustup keep their own folders.
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+POISONED_HOME="$TEST_DATA_DIR/poisoned-home"
+echo "not a home folder: tests must not use HOME" > "$POISONED_HOME"
 
 start_s=$SECONDS
 failed=()
@@ -34,14 +40,14 @@ run() {
     fi
 }
 
-step "1/3 debug build + tests: cargo test --locked --no-fail-fast"
-run "debug tests" cargo test --locked --no-fail-fast
-run "xtask tests" cargo test --locked -p xtask
+step "1/3 debug build + tests (HOME poisoned): cargo test --locked --no-fail-fast"
+run "debug tests" env HOME="$POISONED_HOME" cargo test --locked --no-fail-fast
+run "xtask tests" env HOME="$POISONED_HOME" cargo test --locked -p xtask
 
 step "2/3 release bundle: cargo xtask bundle muq-live --release"
 if cargo xtask bundle muq-live --release; then
     step "3/3 host tests (CLAP, VST3/pedalboard, editor under Xvfb): cargo test -p muq-live-tests -- --ignored"
-    run "host tests" cargo test --locked -p muq-live-tests -- --ignored
+    run "host tests" cargo test --locked --no-fail-fast -p muq-live-tests -- --ignored
 else
     failed+=("release bundle (host tests skipped)")
 fi

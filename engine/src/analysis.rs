@@ -17,15 +17,14 @@ pub mod live;
 pub mod model;
 pub mod probe_key;
 pub mod probes;
-pub mod readouts;
 pub mod session;
 pub mod shared_models;
 pub mod text_cache;
 pub mod text_prefetch;
 pub mod window;
 
+pub use crate::readouts::{AnalysisPhase, LabelScore, ProbeReadout, QueryReadout, Readouts};
 pub use live::{AnalyzerOptions, MuqAnalyzer};
 pub use model::{DeviceChoice, MulanWindowModel, WindowFeatures, WindowModel};
-pub use readouts::{AnalysisPhase, LabelScore, ProbeReadout, QueryReadout, Readouts};
 pub use session::{ModelOptions, Session, WindowOutput};
 pub use window::{WindowFront, WindowPlan};

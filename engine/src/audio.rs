@@ -18,8 +18,8 @@ pub use stream::AudioReader;
 
 use crate::Result;
 
-/// MuQ's input sample rate.
-pub const MUQ_SAMPLE_RATE_HZ: u32 = 24_000;
+/// The rate MuQ works at (24 kHz); audio for the models is resampled to it.
+pub use crate::models::muq::MUQ_SAMPLE_RATE_HZ;
 
 /// A decoded, mono-mixed signal.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,19 +1,18 @@
-//! MuQ Live's engine: streaming mel, the MuQ and MuQ-MuLan ports on candle, model
-//! loading, the analysis worker and the readout heads. No plugin or GUI dependency.
+//! MuQ Live's engine: the audio bridge between the audio thread and the analysis worker, the
+//! worker, the live analysis (windows, inference thread, shared models, CPU budget), the readout
+//! heads (key, zero-shot labels, text queries, probe heads) and the model download. No plugin,
+//! GUI or CLI dependency.
+//!
+//! The models themselves live in `muq-models`; its modules are re-exported here under their own
+//! names (`muq_engine::models`, `::mel`, `::load`, …) so that engine code and its users name one
+//! crate.
 
 pub mod analysis;
 pub mod audio;
 pub mod bridge;
-pub mod cli;
 pub mod download;
-pub mod error;
 pub mod heads;
-pub mod load;
-pub mod mel;
-pub mod models;
-pub mod nn;
-pub mod synth;
-pub mod tokenize;
+pub mod readouts;
 pub mod worker;
 
-pub use error::{Error, Result};
+pub use muq_models::{Error, Result, error, load, mel, models, nn, tokenize};

@@ -147,3 +147,12 @@ impl EngineLink {
         self.snapshot.latest()
     }
 }
+
+/// The text of a panic payload (`&str` or `String`), or "unknown panic".
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

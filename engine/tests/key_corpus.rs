@@ -1,5 +1,5 @@
 //! MIREX evaluation of the key estimator on a corpus the test renders itself (every key ×
-//! every style of `muq_engine::synth`), and an exporter of the same corpus as WAVs for
+//! every style of `muq_synth`), and an exporter of the same corpus as WAVs for
 //! `tools/essentia_key_compare.py`.
 
 use std::fmt::Write as _;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use muq_engine::heads::key::{
     ENSEMBLE_OPENING_METHOD, KeyConfig, MirexTally, ProfileChoice, estimate_key, estimate_key_with,
 };
-use muq_engine::synth::{ClipSpec, Style, key_corpus, render_clip};
+use muq_synth::{ClipSpec, Style, key_corpus, render_clip};
 
 /// Corpus used by both the test and the exporter: 24 keys × 4 styles, 12 s each,
 /// tempo 80-140 BPM, tuning within ±25 cents.

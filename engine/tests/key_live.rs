@@ -5,7 +5,7 @@ use muq_engine::heads::key::{
     ENSEMBLE_OPENING_METHOD, Key, KeyConfig, KeyEstimator, KeyReadout, LIVE_MIN_EVIDENCE_S, Mode,
     ProfileChoice, estimate_key,
 };
-use muq_engine::synth::{ClipSpec, Style, render_clip};
+use muq_synth::{ClipSpec, Style, render_clip};
 
 const SAMPLE_RATE_HZ: u32 = 22_050;
 

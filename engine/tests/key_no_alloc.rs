@@ -6,7 +6,7 @@ mod counting;
 
 use counting::num_allocs;
 use muq_engine::heads::key::{Key, KeyConfig, KeyEstimator, Mode, ProfileChoice, ProfileKind};
-use muq_engine::synth::{ClipSpec, Style, render_clip};
+use muq_synth::{ClipSpec, Style, render_clip};
 
 #[test]
 fn feed_estimate_and_reset_do_not_allocate() -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 use muq_engine::heads::key::{
     ChromaConfig, KeyConfig, MirexTally, ProfileChoice, ProfileKind, estimate_key_with,
 };
-use muq_engine::synth::{key_corpus, render_clip};
+use muq_synth::{key_corpus, render_clip};
 
 #[test]
 #[ignore = "developer sweep; slow"]

@@ -4,7 +4,7 @@
 
 use super::*;
 use muq_engine::heads::key::{Key, Mode, ProfileKind};
-use muq_engine::synth::{ClipSpec, Style, render_clip};
+use muq_synth::{ClipSpec, Style, render_clip};
 use nice_plug::context::process::SendEventError;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

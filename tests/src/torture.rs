@@ -11,23 +11,20 @@ use nice_plug::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-/// SplitMix64: tiny, seeded and identical on every platform, so every torture run is the same.
+/// The project's SplitMix64 (`muq_engine::nn::random_init`) with the draws the torture tests
+/// use, so every torture run is the same.
 #[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
+pub struct SplitMix64(muq_engine::nn::random_init::SplitMix64);
 
 impl SplitMix64 {
     /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(muq_engine::nn::random_init::SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..bound` (0 when `bound` is 0).
@@ -87,14 +84,26 @@ pub fn golden_case(pred: impl Fn(&serde_json::Value) -> bool) -> Result<PathBuf>
     bail!("no golden case under {} matches", root.display())
 }
 
+/// Simulated seconds of the long runs (the soak and the hostile-audio run): `MUQ_SOAK_S` when
+/// set (`MUQ_SOAK_S=3600` for the full hour), else ten minutes, what CI runs.
+pub fn soak_seconds() -> Result<f64> {
+    match std::env::var("MUQ_SOAK_S") {
+        Ok(text) => {
+            let seconds: f64 = text
+                .trim()
+                .parse()
+                .context("MUQ_SOAK_S must be a number of seconds")?;
+            anyhow::ensure!(seconds >= 60.0, "MUQ_SOAK_S must be at least 60 seconds");
+            Ok(seconds)
+        }
+        Err(_) => Ok(600.0),
+    }
+}
+
 /// Runs `case`, turning a panic into an error that names `what` (the case and its seed).
 pub fn no_panic<T>(what: &str, case: impl FnOnce() -> T) -> Result<T> {
     catch_unwind(AssertUnwindSafe(case)).map_err(|payload| {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let msg = muq_engine::worker::panic_message(payload.as_ref());
         anyhow::anyhow!("PANIC in {what}: {msg}")
     })
 }

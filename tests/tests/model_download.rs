@@ -264,7 +264,7 @@ fn a_slow_download_cancels_within_a_second_and_keeps_its_bytes() -> Result<()> {
 
 #[test]
 fn muq_fetch_downloads_checks_and_repairs() -> Result<()> {
-    use muq_engine::cli::fetch::{FetchArgs, run};
+    use muq_cli::fetch::{FetchArgs, run};
     let hub = hub()?;
     let dir = tempfile::tempdir()?;
     let args = |check| FetchArgs {

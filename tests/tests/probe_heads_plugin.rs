@@ -16,11 +16,11 @@ use anyhow::{Result, bail};
 use heads::{KEY_LABELS, KEY_TASK, TIMBRE_LABELS, TIMBRE_TASK, key_named, train_heads};
 use muq_engine::analysis::{AnalysisPhase, AnalyzerOptions, ProbeReadout};
 use muq_engine::bridge::EngineSnapshot;
-use muq_engine::synth::{ClipSpec, Style, render_clip};
 use muq_live::MuqLive;
 use muq_live_tests::torture::{
     FakeProcessContext, activate, golden_case, process_block, set_param,
 };
+use muq_synth::{ClipSpec, Style, render_clip};
 use nice_plug::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -22,7 +22,7 @@ fn make_fixture(dir: &Path) -> Result<()> {
         "--locked",
         "--release",
         "-p",
-        "muq-engine",
+        "muq-cli",
         "--bin",
         "muq",
     ]))?;

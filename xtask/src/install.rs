@@ -12,7 +12,7 @@ Copies every .clap and .vst3 bundle from target/bundled (run `cargo xtask bundle
 --release` first) into the per-user plugin folders: ~/.clap and ~/.vst3 on Linux,
 ~/Library/Audio/Plug-Ins/{CLAP,VST3} on macOS, %LOCALAPPDATA%\\Programs\\Common\\{CLAP,VST3} on
 Windows. Then copies the `muq` command-line tool from target/release (built by
-`cargo build --release -p muq-engine --bin muq`; skipped with a note when absent) into
+`cargo build --release -p muq-cli --bin muq`; skipped with a note when absent) into
 --bin-dir: ~/.local/bin on Linux and macOS, %LOCALAPPDATA%\\Programs\\muq on Windows.
 Existing copies are replaced.";
 
@@ -68,7 +68,7 @@ fn install_cli(release_dir: &Path, bin_dir: &Path) -> Result<()> {
     let source = release_dir.join(&name);
     if !source.is_file() {
         println!(
-            "muq (the command-line tool) is not built; `cargo build --release -p muq-engine \
+            "muq (the command-line tool) is not built; `cargo build --release -p muq-cli \
              --bin muq` builds it (scripts/install.sh does)"
         );
         return Ok(());

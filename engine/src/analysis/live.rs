@@ -2,12 +2,12 @@
 
 use super::inference::{InferenceThread, InferenceView, ModelStatus, WindowHook, WindowJob};
 use super::probe_key::PROBE_KEY_PREFIX;
-use super::readouts::{AnalysisPhase, Readouts};
 use super::session::ModelOptions;
 use super::window::{WindowFront, WindowPlan};
 use crate::Result;
 use crate::bridge::{Command, EngineSnapshot};
 use crate::heads::key::{KeyConfig, ProfileChoice};
+use crate::readouts::{AnalysisPhase, Readouts};
 use crate::worker::{AnalysisSettings, Analyzer};
 
 /// Construction options of [`MuqAnalyzer`].

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use candle_core::Device;
 
 use super::shared_models::{self, SharedMulan};
-use crate::heads::probe::ModelIdentity;
 use crate::heads::probe::features::PooledState;
+use crate::load::identity::ModelIdentity;
 use crate::models::mulan::MuqMulan;
 use crate::models::muq::StreamingMuq;
 use crate::{Error, Result};
@@ -252,10 +252,4 @@ pub fn select_device(choice: DeviceChoice) -> (Device, String) {
     (Device::Cpu, "cpu".into())
 }
 
-/// Dot product of two latents (cosine when both are unit-norm); 0 for mismatched widths.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() {
-        return 0.0;
-    }
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+pub use crate::heads::dot;

@@ -137,8 +137,8 @@ impl ProbeKeyTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::heads::probe::features::ModelIdentity;
     use crate::heads::probe::{HeadKind, HeadMeta, Pooling, TaskKind};
+    use crate::load::identity::ModelIdentity;
 
     fn head(labels: &[&str]) -> ProbeHead {
         let meta = HeadMeta {

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use super::model::WindowFeatures;
-use super::readouts::{LabelScore, ProbeReadout};
-use crate::heads::probe::{ModelIdentity, ProbeHead, TaskKind, load_heads_in};
+use crate::heads::probe::{ProbeHead, TaskKind, load_heads_in};
+use crate::load::identity::ModelIdentity;
+use crate::readouts::{LabelScore, ProbeReadout};
 
 /// Labels shown per probe readout.
 pub const TOP_PROBE_LABELS: usize = 5;

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use super::model::{DeviceChoice, MulanWindowModel, WindowModel, select_device};
 use super::probe_key::ProbeKeyTracker;
 use super::probes::{ProbeSet, head_folders};
-use super::readouts::{LabelScore, ProbeReadout, QueryReadout};
 use super::text_cache::TextLatentCache;
 use crate::audio::MUQ_SAMPLE_RATE_HZ;
 use crate::heads::key::KeyReadout;
 use crate::heads::text_query::TextQueries;
 use crate::heads::zero_shot::{HeadKind, ZeroShotHead};
+use crate::readouts::{LabelScore, ProbeReadout, QueryReadout};
 use crate::{Error, Result};
 
 /// Where the model and its side files come from.

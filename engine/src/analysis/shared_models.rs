@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use candle_core::Device;
 
-use crate::heads::probe::ModelIdentity;
+use crate::load::identity::ModelIdentity;
 use crate::load::{CANCELLED_MSG, CancelFlag};
 use crate::models::mulan::{MulanFiles, MuqMulan};
 use crate::{Error, Result};

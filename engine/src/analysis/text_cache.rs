@@ -29,11 +29,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 }
 
 /// 64-bit FNV-1a (stable across runs and platforms, unlike `DefaultHasher`).
-pub fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+pub use crate::load::identity::fnv1a as fnv64;
 
 #[derive(Serialize, Deserialize, Default)]
 struct CacheFile {

@@ -30,7 +30,7 @@ impl WorkerState {
 /// rendered by the editor. Numbers are raw; the editor formats them.
 ///
 /// Every field is written by the worker thread only, once per publish (about every
-/// [`crate::worker::PUBLISH_INTERVAL_MS`]), and reset to its default when a new worker starts.
+/// the worker's publish interval), and reset to its default when a new worker starts.
 /// Later issues add their readouts as new fields (keep `Default` meaning "nothing yet").
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngineSnapshot {
@@ -60,11 +60,11 @@ pub struct EngineSnapshot {
     /// A status line from the analyzers (e.g. model loading), empty when there is nothing to say.
     pub analyzer_status: String,
     /// How many times analyzers were rebuilt after a panic
-    /// ([`crate::worker::RestartingAnalyzer`]); 0 when none panicked.
+    /// (the worker's `RestartingAnalyzer`); 0 when none panicked.
     pub num_analyzer_restarts: u64,
     /// The analysis readouts (key, instruments, genre, text queries, model state), written by
-    /// [`crate::analysis::MuqAnalyzer`]; default when no such analyzer runs.
-    pub readouts: crate::analysis::Readouts,
+    /// the live analyzer (`analysis::MuqAnalyzer`); default when no such analyzer runs.
+    pub readouts: crate::readouts::Readouts,
     /// The model download of this process (started by any instance), `Idle` when none.
     pub download: crate::download::DownloadView,
 }

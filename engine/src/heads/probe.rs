@@ -2,15 +2,14 @@
 //! MuQ features of labelled audio, saved as `head.safetensors` + `head.json`.
 //!
 //! Pipeline: [`labels::read_labels`] → [`features::FeatureExtractor`] (cached on disk) →
-//! [`train::train_head`] → [`head::ProbeHead`] (save / load / predict) → [`metrics`].
+//! training (the `muq probe` command, `muq_cli::probe::train`) → [`head::ProbeHead`] (save /
+//! load / predict).
 
 pub mod features;
 pub mod head;
 pub mod labels;
-pub mod metrics;
 pub mod net;
 pub mod registry;
-pub mod train;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +19,6 @@ pub use features::{FeatureExtractor, ModelIdentity};
 pub use head::{HeadMeta, ProbeHead};
 pub use labels::{LabelSet, LabelledFile, read_labels};
 pub use registry::load_heads_in;
-pub use train::{TrainOptions, TrainReport, train_head};
 
 /// How the hidden states of a file are pooled over time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,8 +4,21 @@
 
 use std::collections::VecDeque;
 
-use crate::analysis::readouts::QueryReadout;
 use crate::{Error, Result};
+
+/// One free-text query and its similarity over time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryReadout {
+    /// The query text.
+    pub text: String,
+    /// Cosine similarity of the newest analysed window (-1..1; 0 before the first window).
+    pub similarity: f32,
+    /// The last values, oldest first (at most [`DEFAULT_HISTORY_LEN`]
+    /// unless configured otherwise).
+    pub history: Vec<f32>,
+    /// True when the text was longer than the model's positions and was cut.
+    pub truncated: bool,
+}
 
 /// Values kept per query by default (at a 2 s hop: the last 4 minutes).
 pub const DEFAULT_HISTORY_LEN: usize = 120;
@@ -93,7 +106,7 @@ impl TextQueries {
                     q.latent.len()
                 )));
             }
-            let value = crate::analysis::model::dot(&q.latent, audio_latent);
+            let value = super::dot(&q.latent, audio_latent);
             if !value.is_finite() {
                 return Err(Error::Other(format!(
                     "similarity with {:?} is not finite",

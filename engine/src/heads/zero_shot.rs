@@ -18,8 +18,19 @@
 
 use std::path::Path;
 
-use crate::analysis::readouts::LabelScore;
 use crate::{Error, Result};
+
+/// One label of a zero-shot head with its score.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabelScore {
+    /// The label as written in the vocabulary file, e.g. `"electric guitar"`.
+    pub label: String,
+    /// Relative confidence 0..1: softmax of cosine / temperature over the whole vocabulary
+    /// (see this module); the scores of all labels sum to 1.
+    pub score: f32,
+    /// Raw cosine similarity between the window's audio latent and the label's text latent.
+    pub cosine: f32,
+}
 
 /// Default softmax temperature applied to cosines.
 pub const DEFAULT_TEMPERATURE: f32 = 0.03;
@@ -273,7 +284,7 @@ impl ZeroShotHead {
         Ok(self
             .latents
             .chunks_exact(self.dim)
-            .map(|t| crate::analysis::model::dot(t, audio_latent))
+            .map(|t| super::dot(t, audio_latent))
             .collect())
     }
 

@@ -11,7 +11,7 @@
 //! counted. After [`MAX_RESTARTS_IN_A_ROW`] faults without a healthy [`HEALTHY_RESET_S`] in
 //! between it gives up and stays off.
 
-use super::{AnalysisSettings, Analyzer};
+use super::{AnalysisSettings, Analyzer, panic_message};
 use crate::bridge::{Command, EngineSnapshot};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -47,14 +47,6 @@ pub struct RestartingAnalyzer {
     last_fault: Option<String>,
     num_samples_skipped: u64,
     gave_up: bool,
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 impl RestartingAnalyzer {

@@ -69,12 +69,10 @@ fn call_each(
 
 /// The status line for an analyzer that panicked and was switched off.
 fn fault_line(payload: &(dyn std::any::Any + Send)) -> String {
-    let msg = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    format!("an analyzer panicked and was switched off: {msg}")
+    format!(
+        "an analyzer panicked and was switched off: {}",
+        super::panic_message(payload)
+    )
 }
 
 impl LoopState {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer, Readouts};
 use muq_engine::heads::key::{Key, Mode};
-use muq_engine::synth::{ClipSpec, Style, render_clip};
 use muq_engine::worker::{AnalysisSettings, Analyzer};
+use muq_synth::{ClipSpec, Style, render_clip};
 
 /// Texts scored in the tests (different enough to give different latents).
 pub const QUERIES: [&str; 3] = [

@@ -16,10 +16,10 @@
 //! - `MUQ_PROBE_RECORD`: a file the editor's frame record is written to (JSON, every 100 ms).
 
 use muq_engine::heads::key::{Key, Mode};
-use muq_engine::synth::{ClipSpec, Style, render_clip};
 use muq_live::MuqLive;
 use muq_live::params::EditorSize;
 use muq_live_tests::torture::{FakeActivateContext, FakeProcessContext};
+use muq_synth::{ClipSpec, Style, render_clip};
 use nice_plug::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -9,12 +9,12 @@
 
 use anyhow::{Context, Result};
 use candle_core::Device;
+use muq_cli::probe::train::{Dataset, TrainOptions, TrainReport, train_head};
 use muq_engine::heads::key::Key;
-use muq_engine::heads::probe::train::{Dataset, TrainReport};
-use muq_engine::heads::probe::{FeatureExtractor, ModelIdentity, TrainOptions, train_head};
+use muq_engine::heads::probe::{FeatureExtractor, ModelIdentity};
 use muq_engine::heads::probe::{HeadKind, Pooling, TaskKind};
 use muq_engine::models::mulan::{MulanFiles, MuqMulan};
-use muq_engine::synth::{ClipSpec, Style, render_clip};
+use muq_synth::{ClipSpec, Style, render_clip};
 use std::path::Path;
 
 /// MuQ's sample rate: the heads are trained on 24 kHz audio.

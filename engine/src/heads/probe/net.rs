@@ -1,6 +1,7 @@
 //! The head's network (linear, or linear → ReLU → linear) on candle-nn, with seeded weights
 //! held in a [`VarMap`] so it can be trained, saved and loaded.
 
+use crate::nn::random_init::SplitMix64;
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor, Var};
@@ -49,7 +50,9 @@ impl ProbeNet {
         let mut layers = Vec::with_capacity(dims.len());
         for (layer_idx, &(num_in, num_out)) in dims.iter().enumerate() {
             let bound = 1.0 / (num_in as f32).sqrt();
-            let w: Vec<f32> = (0..num_in * num_out).map(|_| rng.uniform(bound)).collect();
+            let w: Vec<f32> = (0..num_in * num_out)
+                .map(|_| uniform(&mut rng, bound))
+                .collect();
             let weight = Var::from_tensor(&Tensor::from_vec(w, (num_out, num_in), device)?)?;
             let bias = Var::zeros(num_out, DType::F32, device)?;
             layers.push(Linear::new(
@@ -126,21 +129,8 @@ impl ProbeNet {
     }
 }
 
-/// Small seeded PRNG (SplitMix64) for weight init.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-bound, bound).
-    fn uniform(&mut self, bound: f32) -> f32 {
-        let unit = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-        (2.0 * unit - 1.0) * bound
-    }
+/// Uniform in [-bound, bound) (weight init).
+fn uniform(rng: &mut SplitMix64, bound: f32) -> f32 {
+    let unit = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+    (2.0 * unit - 1.0) * bound
 }
