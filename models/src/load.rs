@@ -5,7 +5,7 @@
 mod backend;
 mod convert;
 mod direct;
-mod hf_cache;
+pub mod hf_cache;
 pub mod identity;
 pub mod layout;
 mod pickle_guard;

@@ -28,7 +28,7 @@ mod status_line;
 #[cfg(test)]
 mod tests;
 
-pub use frame_record::FrameRecord;
+pub use frame_record::{FrameRecord, FrameRecorder};
 pub use link::EditorLink;
 
 use crate::params::MuqParams;
@@ -95,8 +95,8 @@ pub struct EditorShared {
     pub state: Arc<EguiEditorState>,
     /// Wakes the editor when the worker publishes a changed snapshot.
     pub repaint: RepaintNotifier,
-    /// Where the editor records what it drew.
-    pub record: Arc<Mutex<FrameRecord>>,
+    /// Where the editor records what it drew (when enabled).
+    pub record: Arc<FrameRecorder>,
 }
 
 /// Builds the editor; called once by the wrapper when the plugin instance is created.
@@ -138,7 +138,7 @@ pub struct MuqEditor {
     /// Key method, vocabulary and heads folder widgets.
     engine_settings: EngineSettings,
     /// What the latest frame drew (shared with the plugin for tests).
-    record: Arc<Mutex<FrameRecord>>,
+    record: Arc<FrameRecorder>,
     /// Titles of the cards drawn in the current frame.
     cards: Vec<&'static str>,
     /// The phase label's rectangle in the current frame.
@@ -155,11 +155,7 @@ pub struct MuqEditor {
 impl MuqEditor {
     /// An editor over `params`, talking to the worker through `link`, recording its frames in
     /// `record`.
-    pub fn new(
-        params: Arc<MuqParams>,
-        link: Arc<EditorLink>,
-        record: Arc<Mutex<FrameRecord>>,
-    ) -> Self {
+    pub fn new(params: Arc<MuqParams>, link: Arc<EditorLink>, record: Arc<FrameRecorder>) -> Self {
         let model_setup = ModelSetup::new(params.model_dir.read().as_deref());
         let engine_settings = EngineSettings::new(&params);
         Self {
@@ -318,7 +314,13 @@ impl MuqEditor {
                 model_action = self.footer(ui).or(model_action.take());
             });
         });
-        self.record_frame(ui, &status_items);
+        if self.record.is_enabled() {
+            self.record_frame(ui, &status_items);
+        } else {
+            self.cards.clear();
+            self.probe_card = frame_record::ProbeCardRecord::default();
+            self.model_setup.drawn_download = frame_record::DownloadCardRecord::default();
+        }
         model_action
     }
 

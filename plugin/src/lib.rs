@@ -1,14 +1,12 @@
 //! MuQ Live: a VST3/CLAP analyzer that passes audio through untouched and feeds a mono downmix to
 //! a per-instance analysis worker ([`muq_engine::worker`]), whose snapshots the editor shows.
 
-#[cfg(test)]
-mod activation_tests;
 mod denormals;
 pub mod editor;
 pub mod params;
 mod stats_file;
 
-use editor::{EditorLink, FrameRecord, MuqEditor};
+use editor::{EditorLink, FrameRecorder, MuqEditor};
 use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer, cpu_budget};
 use muq_engine::bridge::{self, AudioTap};
 use muq_engine::worker::{
@@ -40,7 +38,7 @@ pub struct MuqLive {
     /// The editor window's size; shared with the editor.
     editor_state: Arc<EguiEditorState>,
     /// What the editor drew in its latest frame (tests and diagnostics read it).
-    frame_record: Arc<Mutex<FrameRecord>>,
+    frame_record: Arc<FrameRecorder>,
     /// Options every activation builds its [`MuqAnalyzer`] with.
     analyzer_options: AnalyzerOptions,
     /// Figures written for benchmarks when `MUQ_LIVE_STATS_DIR` is set.
@@ -97,8 +95,10 @@ impl MuqLive {
     }
 
     /// What the editor drew in its latest frame: phase, status line, where the phase label
-    /// sits. Updated by the editor on every frame it draws; the default until the first frame.
-    pub fn frame_record(&self) -> Arc<Mutex<FrameRecord>> {
+    /// sits. Asking for it switches recording on: from then on the editor updates it on every
+    /// frame it draws (the default until the first one).
+    pub fn frame_record(&self) -> Arc<FrameRecorder> {
+        self.frame_record.enable();
         Arc::clone(&self.frame_record)
     }
 

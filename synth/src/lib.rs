@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use muq_engine::heads::key::{Key, Mode};
-//! use muq_engine::synth::{ClipSpec, Style, render_clip};
+//! use muq_synth::{ClipSpec, Style, render_clip};
 //! let spec = ClipSpec::new(Key::new(6, Mode::Minor), Style::Arpeggio, 7);
 //! let samples = render_clip(&spec, 16_000).unwrap();
 //! assert_eq!(samples.len(), (spec.duration_s * 16_000.0) as usize);

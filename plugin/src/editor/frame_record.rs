@@ -1,7 +1,34 @@
 //! What the editor drew in its latest frame, kept for tests and diagnostics: a screenshot test
 //! checks the picture against it (the phase text, where its label sits, in which colour).
 
+use parking_lot::{Mutex, MutexGuard};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The shared [`FrameRecord`] and whether anyone reads it. The editor fills the record only once
+/// [`FrameRecorder::enable`] was called (by `MuqLive::frame_record()`: tests, the screenshot
+/// probe), so in a DAW a frame takes no lock and copies nothing for it.
+#[derive(Debug, Default)]
+pub struct FrameRecorder {
+    record: Mutex<FrameRecord>,
+    enabled: AtomicBool,
+}
+
+impl FrameRecorder {
+    /// Starts recording frames (from the next frame on).
+    pub fn enable(&self) {
+        self.enabled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// The latest frame's record (the default until a frame was recorded).
+    pub fn lock(&self) -> MutexGuard<'_, FrameRecord> {
+        self.record.lock()
+    }
+}
 
 /// The latest frame's visible state. Written by the editor at the end of every frame it draws
 /// (GUI thread), read by whoever holds the plugin's `frame_record()`.

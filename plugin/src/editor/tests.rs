@@ -7,10 +7,12 @@ use nice_plug::prelude::Params;
 use std::path::PathBuf;
 
 fn editor_without_worker() -> MuqEditor {
+    let record = Arc::new(FrameRecorder::default());
+    record.enable();
     MuqEditor::new(
         Arc::new(MuqParams::default()),
         Arc::new(EditorLink::default()),
-        Arc::default(),
+        record,
     )
 }
 

@@ -1,8 +1,8 @@
-//! The Hugging Face cache layout (`<root>/models--Org--Name/{refs/main,snapshots/<rev>/…}`):
-//! what MuQ-MuLan needs and where it is cached. Pure file-system work; downloading is
-//! `muq_engine::download` (the `muq-engine` crate).
+//! The hub repositories MuQ-MuLan needs and how to place them by hand. Finding them in the
+//! cache is `crate::load::hf_cache` (re-exported here); downloading is `muq_engine::download`
+//! (the `muq-engine` crate).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The released MuQ-MuLan repository.
 pub const MULAN_REPO: &str = "OpenMuQ/MuQ-MuLan-large";
@@ -20,68 +20,7 @@ pub struct HubFile {
     pub file: &'static str,
 }
 
-/// The hub cache folder: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("HF_HUB_CACHE").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("HF_HOME").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p).join("hub");
-    }
-    let home = std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .unwrap_or_default();
-    PathBuf::from(home)
-        .join(".cache")
-        .join("huggingface")
-        .join("hub")
-}
-
-/// `<root>/models--Org--Name`.
-pub fn repo_folder(root: &Path, repo: &str) -> PathBuf {
-    root.join(format!("models--{}", repo.replace('/', "--")))
-}
-
-/// The snapshot folder of `repo` in the cache: the revision `refs/main` names, else the only (or
-/// newest) snapshot present.
-pub fn snapshot_dir(root: &Path, repo: &str) -> Option<PathBuf> {
-    let folder = repo_folder(root, repo);
-    let snapshots = folder.join("snapshots");
-    if let Ok(rev) = std::fs::read_to_string(folder.join("refs").join("main")) {
-        let dir = snapshots.join(rev.trim());
-        if !rev.trim().is_empty() && dir.is_dir() {
-            return Some(dir);
-        }
-    }
-    let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&snapshots)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| {
-            (
-                e.metadata()
-                    .and_then(|m| m.modified())
-                    .unwrap_or(std::time::UNIX_EPOCH),
-                e.path(),
-            )
-        })
-        .collect();
-    dirs.sort();
-    dirs.pop().map(|(_, p)| p)
-}
-
-/// A cached file of `repo`, if present (also under the repo's alternative names: the hub moved
-/// `xlm-roberta-base` to `FacebookAI/xlm-roberta-base`).
-pub fn cached_file(root: &Path, repo: &str, file: &str) -> Option<PathBuf> {
-    let alt = match repo {
-        XLMR_REPO => Some("FacebookAI/xlm-roberta-base"),
-        _ => None,
-    };
-    [Some(repo), alt].into_iter().flatten().find_map(|r| {
-        let p = snapshot_dir(root, r)?.join(file);
-        p.is_file().then_some(p)
-    })
-}
+pub use crate::load::hf_cache::{cached_file, default_cache_dir, repo_folder, snapshot_dir};
 
 /// Step-by-step instructions to place `missing` by hand into the cache at `root`.
 pub fn manual_instructions(root: &Path, endpoint: &str, missing: &[HubFile]) -> String {

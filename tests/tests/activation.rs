@@ -1,88 +1,28 @@
 //! The persisted engine settings reach a new worker: a plugin whose restored fields name the
 //! tiny golden MuQ-MuLan, a vocabulary folder, a heads folder and a key profile is activated
-//! and fed music through `process()`; the worker's readouts must then use all of them.
+//! and fed music through `process()`; the worker's readouts must then use all of them. And any
+//! sample rate activates, with the panel explaining one the analysis does not support.
+//! (Moved from the plugin's unit tests: it uses only the plugin's public API and the shared fake
+//! host of `muq_live_tests::torture`.)
 
-use super::*;
+use muq_engine::analysis::AnalyzerOptions;
 use muq_engine::heads::key::{Key, Mode, ProfileKind};
+use muq_live::MuqLive;
+use muq_live_tests::torture::{
+    FakeProcessContext, activate, golden_case, process_block, set_param,
+};
 use muq_synth::{ClipSpec, Style, render_clip};
-use nice_plug::context::process::SendEventError;
-use std::path::PathBuf;
+use nice_plug::prelude::Plugin;
 use std::time::{Duration, Instant};
 
-struct NoHost;
+/// The mono layout (`MuqLive::AUDIO_IO_LAYOUTS[1]`).
+const MONO_LAYOUT_IDX: usize = 1;
 
-impl ActivateContext<MuqLive> for NoHost {
-    fn plugin_api(&self) -> PluginApi {
-        PluginApi::Clap
-    }
-    fn execute(&self, _task: ()) {}
-    fn set_latency_samples(&self, _samples: u32) {}
-    fn set_current_voice_capacity(&self, _capacity: u32) {}
-}
-
-struct StoppedTransport(Transport);
-
-impl ProcessContext<MuqLive> for StoppedTransport {
-    fn plugin_api(&self) -> PluginApi {
-        PluginApi::Clap
-    }
-    fn execute_background(&self, _task: ()) {}
-    fn execute_gui(&self, _task: ()) {}
-    fn transport(&self) -> &Transport {
-        &self.0
-    }
-    fn next_event(&mut self) -> Option<PluginNoteEvent<MuqLive>> {
-        None
-    }
-    fn try_send_event(
-        &mut self,
-        event: PluginNoteEvent<MuqLive>,
-    ) -> Result<(), (PluginNoteEvent<MuqLive>, SendEventError)> {
-        Err((event, SendEventError::NoOutputBuffer))
-    }
-    fn set_latency_samples(&self, _samples: u32) {}
-    fn request_restart(&self) {}
-    fn set_current_voice_capacity(&self, _capacity: u32) {}
-}
-
-/// The golden MuQ-MuLan case: `$MUQ_GOLDEN_DIR/mulan`, default `<repo>/../shared/golden/mulan`.
-fn golden_mulan() -> PathBuf {
-    let root = match std::env::var_os("MUQ_GOLDEN_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"),
-    };
-    let dir = root.join("mulan");
-    assert!(
-        dir.join("config.json").is_file(),
-        "golden MuQ-MuLan not found in {} (set MUQ_GOLDEN_DIR)",
-        dir.display()
-    );
-    dir
-}
-
-fn set_plain(params: &MuqParams, id: &str, plain: f32) {
-    for (param_id, ptr, _) in params.param_map() {
-        if param_id == id {
-            // SAFETY: the pointer comes from `params`, which outlives this call.
-            unsafe {
-                ptr._internal_set_normalized_value(ptr.preview_normalized(plain));
-            }
-        }
-    }
-}
-
-fn process_mono(plugin: &mut MuqLive, context: &mut StoppedTransport, block: &mut Vec<f32>) {
+fn process_mono(plugin: &mut MuqLive, context: &mut FakeProcessContext, block: &mut Vec<f32>) {
     let num_frames = block.len();
-    let mut buffer = Buffer::default();
-    // SAFETY: the slice points into `block`, which outlives `buffer` (dropped at return).
-    unsafe {
-        buffer.set_slices(num_frames, |slices| slices.push(block.as_mut_slice()));
-    }
-    let mut aux = AuxiliaryBuffers {
-        inputs: &mut [],
-        outputs: &mut [],
-    };
-    plugin.process(&mut buffer, &mut aux, context);
+    let mut channels = vec![std::mem::take(block)];
+    process_block(plugin, context, &mut channels, num_frames, false);
+    *block = channels.pop().unwrap_or_default();
 }
 
 #[test]
@@ -107,28 +47,22 @@ fn persisted_engine_settings_reach_the_worker_on_activation() {
     options.model.cache_dir = Some(folders.path().join("cache"));
     let mut plugin = MuqLive::with_analyzer_options(options);
     let params = plugin.params_arc();
-    *params.model_dir.write() = Some(golden_mulan());
+    *params.model_dir.write() = Some(golden_case(|c| c.get("mulan").is_some()).unwrap());
     *params.labels_dir.write() = Some(vocabulary);
     *params.heads_dir.write() = Some(heads);
     *params.key_method.write() = Some(ProfileKind::Temperley.name().to_owned());
     *params.text_queries.write() = vec!["calm ambient pads".to_owned()];
-    set_plain(&params, "window", 2.0);
-    set_plain(&params, "hop", 0.5);
+    set_param(&plugin, "Window", 2.0).unwrap();
+    set_param(&plugin, "Hop", 0.5).unwrap();
 
     let sample_rate_hz = 48_000.0;
-    let config = BufferConfig {
-        sample_rate: sample_rate_hz,
-        min_buffer_size: None,
-        max_buffer_size: 512,
-        process_mode: ProcessMode::Realtime,
-    };
-    assert!(plugin.activate(&MuqLive::AUDIO_IO_LAYOUTS[1], &config, &mut NoHost));
+    assert!(activate(&mut plugin, MONO_LAYOUT_IDX, sample_rate_hz, 512));
     let spec = ClipSpec {
         duration_s: 6.0,
         ..ClipSpec::new(Key::new(9, Mode::Minor), Style::Groove, 3)
     };
     let music = render_clip(&spec, sample_rate_hz as u32).unwrap();
-    let mut context = StoppedTransport(Transport::new(sample_rate_hz));
+    let mut context = FakeProcessContext::new(sample_rate_hz);
     let link = plugin.editor_link();
     let mut snapshot = muq_engine::bridge::EngineSnapshot::default();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -195,7 +129,7 @@ fn any_sample_rate_activates_and_the_panel_explains_an_unsupported_one() {
             plugin.activate(&MuqLive::AUDIO_IO_LAYOUTS[1], &config, &mut NoHost),
             "activation at {sample_rate_hz} Hz"
         );
-        let mut context = StoppedTransport(Transport::new(sample_rate_hz));
+        let mut context = FakeProcessContext::new(sample_rate_hz);
         let input: Vec<f32> = (0..512)
             .map(|idx| match idx % 3 {
                 0 => 1.0e-40,
