@@ -44,7 +44,6 @@ use nice_plug_egui::{
     EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier, baseview,
     create_egui_editor,
 };
-use parking_lot::Mutex;
 use queries_view::QueryInput;
 use std::sync::Arc;
 

@@ -15,7 +15,6 @@ use muq_engine::worker::{
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
 use params::MuqParams;
-use parking_lot::Mutex;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

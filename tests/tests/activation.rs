@@ -119,14 +119,8 @@ fn any_sample_rate_activates_and_the_panel_explains_an_unsupported_one() {
         options.model.cache_dir = Some(folders.path().join("cache"));
         options.model.model_dir = Some(folders.path().join("no-model-here"));
         let mut plugin = MuqLive::with_analyzer_options(options);
-        let config = BufferConfig {
-            sample_rate: sample_rate_hz,
-            min_buffer_size: None,
-            max_buffer_size: 512,
-            process_mode: ProcessMode::Realtime,
-        };
         assert!(
-            plugin.activate(&MuqLive::AUDIO_IO_LAYOUTS[1], &config, &mut NoHost),
+            activate(&mut plugin, MONO_LAYOUT_IDX, sample_rate_hz, 512),
             "activation at {sample_rate_hz} Hz"
         );
         let mut context = FakeProcessContext::new(sample_rate_hz);

@@ -15,7 +15,7 @@
 //! with the median of the second half 52 KiB below that of the first.
 //! The only test in this binary, so nothing else moves the RSS figure.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use muq_engine::analysis::{AnalyzerOptions, MuqAnalyzer};
 use muq_engine::bridge::{self, Command, EngineSnapshot};
 use muq_engine::worker::{self, AnalysisSettings, Analyzer, RestartingAnalyzer, WorkerSetup};
