@@ -6,18 +6,16 @@
 //! The mutex is only held to swap small values in and out, never during loading or inference.
 //! Settings that change the heads of a loaded model are applied here too ([`settings`]).
 
+mod run_loop;
 pub mod settings;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
-use super::cpu_budget;
-use super::session::{ModelOptions, Session, WindowOutput};
+use super::session::{ModelOptions, WindowOutput};
 use crate::{Error, Result};
 pub use settings::SessionInfo;
-use settings::{SettingsChanges, apply_changes, session_info};
 
 /// Called on the inference thread right before each window is run (tests inject delays). The
 /// argument is the stop flag the model checks between layers: a hook standing in for a slow
@@ -153,7 +151,7 @@ impl InferenceThread {
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("muq-inference".into())
-            .spawn(move || run(&thread_shared, options, hook))
+            .spawn(move || run_loop::run(&thread_shared, options, hook))
             .map_err(Error::WorkerSpawn)?;
         Ok(Self {
             shared,
@@ -275,186 +273,6 @@ impl Drop for InferenceThread {
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
-        }
-    }
-}
-
-/// The thread body.
-fn run(shared: &Shared, mut options: ModelOptions, hook: Option<WindowHook>) {
-    let mut session: Option<Session> = None;
-    let mut queries: Vec<String> = Vec::new();
-    let mut epoch = 0u64;
-    let mut last_end_s: Option<f64> = None;
-    let mut achieved_hop_s = 0.0f32;
-    let mut num_analysed = 0u64;
-    let mut key_head: Option<String> = None;
-    loop {
-        let (job, new_queries, new_dir, want_load, changes) = {
-            let mut state = lock(shared);
-            loop {
-                let wants_load =
-                    state.load_requested && matches!(state.status, ModelStatus::NotLoaded);
-                let has_work = state.job.is_some() || state.has_pending_settings();
-                if state.stop || wants_load || has_work {
-                    break;
-                }
-                state = shared
-                    .wake
-                    .wait(state)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-            }
-            if state.stop {
-                return;
-            }
-            let new_dir = state.model_dir.take();
-            let want_load = new_dir.is_some()
-                || (state.load_requested && matches!(state.status, ModelStatus::NotLoaded));
-            if want_load {
-                state.status = ModelStatus::Loading(0.0, "locating the model".into());
-                state.info = SessionInfo::default();
-                state.model_users = None;
-            }
-            let changes = SettingsChanges {
-                labels_dir: state.labels_dir.take(),
-                heads_dir: state.heads_dir.take(),
-                key_head: state.key_head.take(),
-            };
-            if changes.any() || state.queries.is_some() {
-                // Until applied: `wait_idle` must not see an idle thread.
-                state.busy = true;
-            }
-            (
-                state.job.take(),
-                state.queries.take(),
-                new_dir,
-                want_load,
-                changes,
-            )
-        };
-        if let Some(dir) = new_dir {
-            options.model_dir = dir;
-        }
-        if let Some(task) = changes.key_head.clone() {
-            key_head = task;
-        }
-        if !want_load && let Some(s) = &mut session {
-            apply_changes(s, &mut options, &changes, &key_head);
-        } else {
-            // Applied by the load below.
-            if let Some(dir) = changes.labels_dir.clone() {
-                options.labels_dir = dir;
-            }
-            if let Some(dir) = changes.heads_dir.clone() {
-                options.heads_dir = dir;
-            }
-        }
-        if changes.any() || want_load {
-            let mut state = lock(shared);
-            state.info = session.as_ref().map(session_info).unwrap_or_default();
-            // Readouts of heads that are gone are not shown until the next window.
-            if let (Some(latest), Some(s)) = (state.latest.as_mut(), &session) {
-                latest
-                    .output
-                    .probes
-                    .retain(|p| s.probes().find(&p.task).is_some());
-            }
-        }
-        if want_load {
-            session = None;
-            // The queries about to be set (pending ones first) are embedded before the audio side.
-            let upcoming = new_queries.as_ref().unwrap_or(&queries);
-            let loaded = cpu_budget::run_on_pool(|| {
-                Session::load_cancellable(&options, upcoming, &shared.cancel, |fraction, what| {
-                    lock(shared).status = ModelStatus::Loading(fraction, what.to_string());
-                })
-            });
-            let status = match loaded {
-                Ok(mut s) => {
-                    s.set_key_head(key_head.as_deref());
-                    let status = match cpu_budget::run_on_pool(|| s.set_queries(&queries)) {
-                        Ok(()) => ModelStatus::Ready(s.device().to_string()),
-                        Err(e) => ModelStatus::Failed(
-                            format!("text queries: {e}"),
-                            "edit the queries".into(),
-                        ),
-                    };
-                    session = Some(s);
-                    status
-                }
-                Err(p) if p.missing => ModelStatus::Missing(p.message, p.hint),
-                Err(p) => ModelStatus::Failed(p.message, p.hint),
-            };
-            let mut state = lock(shared);
-            state.status = status;
-            state.info = session.as_ref().map(session_info).unwrap_or_default();
-            state.model_users = session.as_ref().and_then(Session::shared_model);
-        }
-        if let Some(texts) = new_queries {
-            queries = texts;
-            if let Some(s) = &mut session
-                && let Err(e) = cpu_budget::run_on_pool(|| s.set_queries(&queries))
-            {
-                lock(shared).window_error = Some(format!("text queries: {e}"));
-            }
-        }
-        let Some(job) = job else {
-            let mut state = lock(shared);
-            state.busy = state.job.is_some();
-            continue;
-        };
-        let Some(s) = &mut session else {
-            let mut state = lock(shared);
-            state.busy = state.job.is_some();
-            continue;
-        };
-        if job.stream_epoch != epoch {
-            epoch = job.stream_epoch;
-            s.reset_stream();
-            last_end_s = None;
-        }
-        if lock(shared).stop {
-            return;
-        }
-        // Instances take turns on the shared pool, one window each.
-        let Some(_turn) = cpu_budget::wait_turn(&shared.cancel) else {
-            return;
-        };
-        // The hook stands in for a slower model, so its time counts as inference time.
-        let started = Instant::now();
-        if let Some(hook) = &hook {
-            hook(&shared.cancel);
-        }
-        let result = cpu_budget::run_on_pool(|| s.analyse(&job.samples, job.start_sample));
-        let inference_ms = started.elapsed().as_secs_f32() * 1e3;
-        let window_end_s = (job.start_sample + job.samples.len() as u64) as f64 / 24_000.0;
-        let mut state = lock(shared);
-        state.busy = state.job.is_some();
-        match result {
-            Ok(output) => {
-                if let Some(prev) = last_end_s.filter(|_| !job.provisional) {
-                    let hop = (window_end_s - prev) as f32;
-                    achieved_hop_s = if achieved_hop_s == 0.0 {
-                        hop
-                    } else {
-                        0.7 * achieved_hop_s + 0.3 * hop
-                    };
-                }
-                if !job.provisional {
-                    last_end_s = Some(window_end_s);
-                }
-                num_analysed += 1;
-                state.window_error = None;
-                state.latest = Some(LatestResult {
-                    output,
-                    window_end_s,
-                    window_s: job.samples.len() as f32 / 24_000.0,
-                    provisional: job.provisional,
-                    inference_ms,
-                    achieved_hop_s,
-                    num_analysed,
-                });
-            }
-            Err(e) => state.window_error = Some(e.to_string()),
         }
     }
 }

@@ -138,6 +138,31 @@ impl MuqAnalyzer {
         r.num_non_finite_samples = self.front.as_ref().map_or(0, WindowFront::num_non_finite);
         r.num_windows_skipped = view.num_skipped;
         r.num_windows_silent = self.num_silent;
+        self.fill_latest(&view, r);
+        // Stale: the input went silent, the newest window failed, or the model fell so far
+        // behind (overload) that its newest readout describes audio long gone; a model merely a
+        // little slower than the hop is not stale (`window_end_s` and the achieved hop say by
+        // how much it lags).
+        let lag_s = self.front.as_ref().map_or(0.0, |front| {
+            (front.seconds_seen() - r.window_end_s).max(0.0)
+        });
+        let overloaded = view.latest.is_some() && lag_s > overload_lag_s(self.front.as_ref());
+        r.stale = self.silent || view.window_error.is_some() || overloaded;
+        r.load_progress = 0.0;
+        r.device.clear();
+        r.phase = match &self.config_error {
+            Some(e) => {
+                r.message.clone_from(e);
+                r.hint
+                    .push_str("change the window/hop settings or the host sample rate");
+                AnalysisPhase::Error
+            }
+            None => self.model_phase(&view, r, overloaded, lag_s),
+        };
+    }
+
+    /// The newest window's labels, queries, probes and figures (cleared before the first).
+    fn fill_latest(&self, view: &InferenceView, r: &mut Readouts) {
         let hop_s = self.front.as_ref().map_or(0.0, |f| f.plan().hop_s());
         match &view.latest {
             Some(latest) => {
@@ -171,72 +196,75 @@ impl MuqAnalyzer {
                 r.real_time_factor = 0.0;
             }
         }
-        // Stale: the input went silent, the newest window failed, or the model fell so far
-        // behind (overload) that its newest readout describes audio long gone; a model merely a
-        // little slower than the hop is not stale (`window_end_s` and the achieved hop say by
-        // how much it lags).
-        let lag_s = self.front.as_ref().map_or(0.0, |front| {
-            (front.seconds_seen() - r.window_end_s).max(0.0)
-        });
-        let overloaded = view.latest.is_some() && lag_s > overload_lag_s(self.front.as_ref());
-        r.stale = self.silent || view.window_error.is_some() || overloaded;
-        r.load_progress = 0.0;
-        r.device.clear();
-        r.phase = if let Some(e) = &self.config_error {
-            r.message.clone_from(e);
-            r.hint
-                .push_str("change the window/hop settings or the host sample rate");
-            AnalysisPhase::Error
-        } else {
-            match &view.status {
-                ModelStatus::Failed(message, hint) => {
-                    r.message.clone_from(message);
-                    r.hint.clone_from(hint);
-                    AnalysisPhase::Error
-                }
-                ModelStatus::Missing(message, hint) => {
-                    r.message.clone_from(message);
-                    r.hint.clone_from(hint);
-                    AnalysisPhase::NoModel
-                }
-                ModelStatus::Loading(progress, what) => {
-                    r.load_progress = *progress;
-                    r.message.clone_from(what);
-                    AnalysisPhase::Loading
-                }
-                ModelStatus::NotLoaded if !self.any_samples => AnalysisPhase::Idle,
-                ModelStatus::NotLoaded | ModelStatus::Ready(_) => {
-                    if let ModelStatus::Ready(device) = &view.status {
-                        r.device.clone_from(device);
-                        r.load_progress = 1.0;
-                    }
-                    if self.silent {
-                        r.message.push_str(
-                            "digital silence: analysis paused, showing the last readouts",
-                        );
-                        AnalysisPhase::Stale
-                    } else if let Some(e) = &view.window_error {
-                        r.message.clone_from(e);
-                        r.hint.push_str("the next window will be tried again");
-                        AnalysisPhase::Error
-                    } else if view.latest.is_none() || r.seconds_needed > 0.0 && r.provisional {
-                        if r.seconds_needed > 0.0 {
-                            r.message = format!("{:.1} s still needed", r.seconds_needed);
-                        }
-                        AnalysisPhase::Listening
-                    } else {
-                        if overloaded {
-                            r.message = format!(
-                                "overload: the model is {lag_s:.0} s behind the audio, windows are skipped"
-                            );
-                            r.hint
-                                .push_str("use a longer hop, a GPU, or fewer plugin instances");
-                        }
-                        AnalysisPhase::Analysing
-                    }
-                }
+    }
+
+    /// The phase (and its message) from the model's state.
+    fn model_phase(
+        &self,
+        view: &InferenceView,
+        r: &mut Readouts,
+        overloaded: bool,
+        lag_s: f64,
+    ) -> AnalysisPhase {
+        match &view.status {
+            ModelStatus::Failed(message, hint) => {
+                r.message.clone_from(message);
+                r.hint.clone_from(hint);
+                AnalysisPhase::Error
             }
-        };
+            ModelStatus::Missing(message, hint) => {
+                r.message.clone_from(message);
+                r.hint.clone_from(hint);
+                AnalysisPhase::NoModel
+            }
+            ModelStatus::Loading(progress, what) => {
+                r.load_progress = *progress;
+                r.message.clone_from(what);
+                AnalysisPhase::Loading
+            }
+            ModelStatus::NotLoaded if !self.any_samples => AnalysisPhase::Idle,
+            ModelStatus::NotLoaded | ModelStatus::Ready(_) => {
+                if let ModelStatus::Ready(device) = &view.status {
+                    r.device.clone_from(device);
+                    r.load_progress = 1.0;
+                }
+                self.running_phase(view, r, overloaded, lag_s)
+            }
+        }
+    }
+
+    /// The phase of a model that is there (or not asked for yet): silence, a failed window,
+    /// still listening, or analysing (overloaded or not).
+    fn running_phase(
+        &self,
+        view: &InferenceView,
+        r: &mut Readouts,
+        overloaded: bool,
+        lag_s: f64,
+    ) -> AnalysisPhase {
+        if self.silent {
+            r.message
+                .push_str("digital silence: analysis paused, showing the last readouts");
+            AnalysisPhase::Stale
+        } else if let Some(e) = &view.window_error {
+            r.message.clone_from(e);
+            r.hint.push_str("the next window will be tried again");
+            AnalysisPhase::Error
+        } else if view.latest.is_none() || r.seconds_needed > 0.0 && r.provisional {
+            if r.seconds_needed > 0.0 {
+                r.message = format!("{:.1} s still needed", r.seconds_needed);
+            }
+            AnalysisPhase::Listening
+        } else {
+            if overloaded {
+                r.message = format!(
+                    "overload: the model is {lag_s:.0} s behind the audio, windows are skipped"
+                );
+                r.hint
+                    .push_str("use a longer hop, a GPU, or fewer plugin instances");
+            }
+            AnalysisPhase::Analysing
+        }
     }
 
     /// The key readout and where it comes from: the probe key head when one was asked for and
