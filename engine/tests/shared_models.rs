@@ -239,9 +239,14 @@ fn a_first_load_embeds_its_texts_before_the_audio_side_so_the_towers_never_meet(
         "every label and query was embedded by the text side alone, before the audio side"
     );
     // A warm cache loads no text side at all.
-    let again =
-        muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &queries)
-            .expect("prefetch");
+    let again = muq_engine::analysis::text_prefetch::prefetch_texts(
+        &dir,
+        &Device::Cpu,
+        options.cache_dir.as_deref(),
+        options.labels_dir.as_deref(),
+        &queries,
+    )
+    .expect("prefetch");
     assert_eq!(again.num_embedded, 0);
     assert!(!again.loaded_text_side);
 }
@@ -251,18 +256,28 @@ fn prefetch_embeds_what_the_cache_lacks_with_the_text_side_alone() {
     let (tmp, dir, _weights) = model_copy();
     let options = cpu_options(&dir, &tmp.path().join("cache"));
     let queries = vec!["distorted guitar solo".to_string()];
-    let first =
-        muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &queries)
-            .expect("prefetch");
+    let first = muq_engine::analysis::text_prefetch::prefetch_texts(
+        &dir,
+        &Device::Cpu,
+        options.cache_dir.as_deref(),
+        options.labels_dir.as_deref(),
+        &queries,
+    )
+    .expect("prefetch");
     assert!(first.loaded_text_side);
     assert!(first.num_embedded > 1, "labels and the query: {first:?}");
     let more = vec![
         "distorted guitar solo".to_string(),
         "一首欢快的小提琴曲".to_string(),
     ];
-    let second =
-        muq_engine::analysis::text_prefetch::prefetch_texts(&dir, &Device::Cpu, &options, &more)
-            .expect("prefetch");
+    let second = muq_engine::analysis::text_prefetch::prefetch_texts(
+        &dir,
+        &Device::Cpu,
+        options.cache_dir.as_deref(),
+        options.labels_dir.as_deref(),
+        &more,
+    )
+    .expect("prefetch");
     assert_eq!(second.num_embedded, 1, "only the new query");
 }
 

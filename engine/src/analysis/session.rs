@@ -140,7 +140,13 @@ impl Session {
         let (device, device_name) = select_device(options.device);
         progress(0.02, "encoding texts");
         // Best effort: anything it could not embed is embedded (and reported) below.
-        let _ = super::text_prefetch::prefetch_texts(&dir, &device, options, queries);
+        let _ = super::text_prefetch::prefetch_texts(
+            &dir,
+            &device,
+            options.cache_dir.as_deref(),
+            options.labels_dir.as_deref(),
+            queries,
+        );
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(ModelProblem {
                 missing: false,

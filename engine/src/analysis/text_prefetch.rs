@@ -14,7 +14,6 @@ use std::path::Path;
 use candle_core::Device;
 
 use super::model::{TextEmbedding, WindowModel};
-use super::session::ModelOptions;
 use super::session::settings::build_zero_shot;
 use super::shared_models;
 use super::text_cache::TextLatentCache;
@@ -67,19 +66,21 @@ pub struct Prefetch {
 }
 
 /// Embeds into the disk cache the label and query texts of a session on the MuQ-MuLan folder
-/// `dir` that the cache lacks (see the module docs). Does nothing without a cache folder or
-/// when the model is already loaded in this process.
+/// `dir` that the cache lacks (see the module docs), with the vocabulary of `labels_dir` (or the
+/// built-in one). Does nothing without a cache folder or when the model is already loaded in
+/// this process.
 pub fn prefetch_texts(
     dir: &Path,
     device: &Device,
-    options: &ModelOptions,
+    cache_dir: Option<&Path>,
+    labels_dir: Option<&Path>,
     queries: &[String],
 ) -> Result<Prefetch> {
     let nothing = Prefetch {
         num_embedded: 0,
         loaded_text_side: false,
     };
-    let Some(cache_dir) = options.cache_dir.as_deref() else {
+    let Some(cache_dir) = cache_dir else {
         return Ok(nothing);
     };
     let files = MulanFiles::locate(dir)?;
@@ -96,14 +97,7 @@ pub fn prefetch_texts(
         num_embedded: 0,
     };
     // A bad vocabulary folder is reported by the real load; the built-in labels still count.
-    if build_zero_shot(
-        &mut model,
-        &mut cache,
-        options.labels_dir.as_deref(),
-        &mut |_, _| {},
-    )
-    .is_err()
-    {
+    if build_zero_shot(&mut model, &mut cache, labels_dir, &mut |_, _| {}).is_err() {
         build_zero_shot(&mut model, &mut cache, None, &mut |_, _| {})?;
     }
     // Trimmed, as the session keys them.
