@@ -14,7 +14,7 @@ pub mod fetch;
 pub mod fixture;
 mod inspect;
 pub mod probe;
-mod proc_stats;
+pub mod proc_stats;
 mod similarity;
 mod text;
 

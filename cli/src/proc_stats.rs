@@ -1,5 +1,5 @@
-//! Process figures for the benchmark commands: CPU time and peak resident memory (Linux
-//! `/proc`; zero elsewhere), and the median.
+//! Process figures for the benchmark commands and the tests: CPU time, resident and peak
+//! resident memory (Linux `/proc`; zero or `None` elsewhere), and the median.
 
 /// User + system CPU seconds of this process so far.
 pub fn cpu_seconds() -> f64 {
@@ -21,17 +21,20 @@ pub fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Peak resident set size in MiB (`VmHWM`).
-pub fn peak_rss_mb() -> f64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return 0.0;
-    };
+/// A memory figure of this process from `/proc/self/status` in KiB (`"VmRSS"`: resident now,
+/// `"VmHWM"`: peak resident); `None` where there is no such file or field.
+pub fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+}
+
+/// Peak resident set size in MiB (`VmHWM`; 0 where unknown).
+pub fn peak_rss_mb() -> f64 {
+    status_kib("VmHWM").map_or(0.0, |kib| kib as f64 / 1024.0)
 }
 
 /// Median of a non-empty sample (0 for an empty one).

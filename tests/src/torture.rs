@@ -256,17 +256,8 @@ pub fn set_param(plugin: &MuqLive, name: &str, plain: f32) -> Result<()> {
 
 /// Resident memory of this process (`VmRSS` in `/proc/self/status`), in KiB.
 pub fn rss_kib() -> Result<i64> {
-    let status =
-        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .context("no VmRSS line")?;
-    line.split_whitespace()
-        .nth(1)
-        .context("empty VmRSS line")?
-        .parse()
-        .context("VmRSS is not a number")
+    let kib = muq_cli::proc_stats::status_kib("VmRSS").context("no VmRSS in /proc/self/status")?;
+    Ok(i64::try_from(kib)?)
 }
 
 /// Wraps the debug plugin library (allocation-checking `process()`) in a VST3 bundle folder

@@ -8,7 +8,7 @@
 use anyhow::{Context, Result, bail};
 use muq_live::MuqLive;
 use muq_live_tests::test_signal;
-use muq_live_tests::torture::{FakeProcessContext, activate, process_block};
+use muq_live_tests::torture::{FakeProcessContext, activate, process_block, rss_kib};
 use nice_plug::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -35,19 +35,6 @@ fn num_threads() -> Result<usize> {
         }
     }
     Ok(count)
-}
-
-fn rss_kib() -> Result<i64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS line")?;
-    line.split_whitespace()
-        .nth(1)
-        .context("no VmRSS value")?
-        .parse()
-        .context("VmRSS is not a number")
 }
 
 /// The thread count once the just-stopped workers have fully exited (joined threads can take a

@@ -2,7 +2,7 @@
 //! (filler values) and a 250 002-piece tokenizer, loads it through `MuqMulan::load` and checks
 //! resident memory against the weight bytes (issue target: ≤ 1.15×). Slow and ~2.7 GB on disk,
 //! so ignored by default:
-//! `cargo test -p muq-models --test mulan_real_size -- --ignored --nocapture`.
+//! `cargo test -p muq-cli --test mulan_real_size -- --ignored --nocapture`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -47,16 +47,7 @@ impl SimpleBackend for Recorder {
 }
 
 fn vm_kb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
+    muq_cli::proc_stats::status_kib(field).expect("/proc/self/status") as f64
 }
 
 const CONFIG: &str = r#"{"mulan": {"sr": 24000, "clip_secs": 10, "dim_latent": 512},
@@ -137,7 +128,7 @@ fn real_size_model_loads_within_memory_target() {
         candle_core::safetensors::save(&map, dir.path().join("model.safetensors")).unwrap();
         map.values().map(|t| t.elem_count() as u64 * 4).sum()
     };
-    let rss_before_kb = vm_kb("VmRSS:");
+    let rss_before_kb = vm_kb("VmRSS");
     let files = MulanFiles::locate_with_caches(dir.path(), &[]).unwrap();
     assert!(
         files.muq_config.is_none() && files.xlmr_config.is_none(),
@@ -146,7 +137,7 @@ fn real_size_model_loads_within_memory_target() {
     let t0 = std::time::Instant::now();
     let model = MuqMulan::load_files(&files, &dev).unwrap();
     let load_s = t0.elapsed().as_secs_f64();
-    let rss_kb = vm_kb("VmRSS:");
+    let rss_kb = vm_kb("VmRSS");
     let latent = model
         .text_latent("calm piano with soft strings")
         .unwrap()
@@ -159,7 +150,7 @@ fn real_size_model_loads_within_memory_target() {
          peak {:.0} MiB, load {load_s:.1} s",
         rss_kb / 1024.0,
         rss_kb / 1024.0 / weights_mb,
-        vm_kb("VmHWM:") / 1024.0
+        vm_kb("VmHWM") / 1024.0
     );
     assert!(
         rss_kb / 1024.0 <= 1.15 * weights_mb,
